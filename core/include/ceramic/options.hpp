@@ -1,0 +1,22 @@
+// ceramic — channel construction options.
+#pragma once
+
+#include <cstddef>
+
+namespace ceramic {
+
+// Meant for designated initializers: Chan<int>(ChanOptions{.capacity = 8}).
+// Field order is part of the API; new fields go at the end.
+struct ChanOptions {
+  // 0: unbuffered (Go's chan(0): send and recv meet). n > 0: buffered like make(chan T, n).
+  std::size_t capacity = 0;
+  // How many operations may be blocked on the channel at the same moment (across all processes
+  // and threads). One more waits for a waiter to leave before it queues. At most 1024.
+  std::size_t max_waiters = 64;
+  // std::string channels: values up to this many bytes are copied inline through shared memory;
+  // longer values are read straight from the sender's memory (one copy) or, for buffered sends,
+  // spilled to a shared-memory object. Ignored for trivially copyable T.
+  std::size_t inline_bytes = 1024;
+};
+
+}  // namespace ceramic

@@ -1,0 +1,22 @@
+// ceramic — futex and clock wrappers. Every futex here is process-shared: never
+// FUTEX_PRIVATE_FLAG, because the words live in MAP_SHARED memory seen by several processes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace ceramic::detail {
+
+// CLOCK_MONOTONIC in nanoseconds (vDSO: no system call).
+std::int64_t now_ns() noexcept;
+
+// Sleeps while *word == expected, until woken or until the absolute CLOCK_MONOTONIC time
+// `until_ns` (INT64_MAX: no limit). Returns 0 when woken, or EAGAIN (the word differed),
+// ETIMEDOUT or EINTR. Spurious returns are possible: callers re-check their condition.
+int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+               std::int64_t until_ns) noexcept;
+
+// Wakes up to n sleepers on word; returns how many were woken, or -errno.
+int futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept;
+
+}  // namespace ceramic::detail

@@ -1,0 +1,172 @@
+// ceramic — the shared-memory layout of one channel.
+//
+// THREAT MODEL. A channel's region is mapped MAP_SHARED by every process that holds the channel.
+// Any of them may die at any instruction (SIGKILL) or, through a bug, scribble on the region.
+// So: geometry (offsets, counts, sizes) is computed once per process and kept in a private
+// Geometry, never re-read from the region; every index and length read from the region is
+// bounds-checked before use; a dead lock holder is detected by the kernel (robust mutexes) and
+// its half-done update is repaired (Engine::repair) from per-slot state.
+//
+// REGION
+//   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
+//
+// INVARIANTS (hold whenever the channel lock is free)
+//   I1. A slot's bit is set in send_mask/recv_mask  <=>  its state is kWaiting with that kind
+//       and its owner thread is alive. (Repair recomputes the masks from the slots.)
+//   I2. At least one of sendq and recvq is empty, except transiently while a waiter's owner
+//       has died (dead waiters are skipped and freed by whoever dequeues them).
+//   I3. Buffered: ring count > 0 implies recvq is empty; sendq non-empty implies count == cap.
+//   I4. A slot in any state other than kFree is owned: its owner mutex is held by the thread
+//       that reserved it, until that thread sets kFree and unlocks it.
+//   I5. After close, no slot is queued and nothing is ever added to the ring.
+//
+// SLOT STATES (Slot::state, a futex word; kSleeper is or-ed in by a waiter about to sleep)
+//   kFree     -> kReserved     owner, under the lock (reserve_slot)
+//   kReserved -> kWaiting      owner, under the lock, when it queues itself
+//   kWaiting  -> kDone         partner, under the lock: value delivered into / taken from slot
+//   kWaiting  -> kClosed       close(), under the lock
+//   kWaiting  -> kPulling      receiver, under the lock: it will read the sender's large value
+//   kPulling  -> kDone         receiver, no lock: the large value was read
+//   kPulling  -> kSpillReq     receiver, no lock: it may not read the sender's memory
+//   kSpillReq -> kSpillReady   owner (sender), no lock: value spilled into a shm object
+//   kSpillReady -> kDone       receiver, no lock: spill read (and unlinked)
+//   kReserved -> kPulling      sender, under the lock, on its own slot before it offers a large
+//                              value to a queued receiver (the receiver then pulls it)
+//   kWaiting  -> kLargeOffer   sender, under the lock, on the receiver's slot
+//   any       -> kFree         owner, no lock, once no one else can reach the slot
+// Only the owner frees a slot, and only after it has been dequeued, so a slot is never
+// reached through a mask after it was freed (I1).
+//
+// MEMORY ORDERING
+//   - Everything written under the channel lock is published by the lock's release.
+//   - Slot::state stores that complete an operation (kDone, kClosed, kLargeOffer, kSpillReady)
+//     are release (exchange acq_rel) and pair with the waiter's acquire load of state in
+//     wait_state(); the value bytes and ValueRef written before them are visible after it.
+//   - The sleeper bit: a waiter CASes kSleeper in (acq_rel) before futex_wait; a completer's
+//     exchange returns it, and only then does the completer call futex_wake. A single atomic
+//     word carries both, so no wake is lost and none is issued needlessly.
+#pragma once
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace ceramic::detail {
+
+inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
+inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::size_t kMaxWaiters = 1024;
+inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
+inline constexpr std::size_t kMaxCapacity = 1u << 20;
+inline constexpr std::size_t kMaxRegionBytes = std::size_t{1} << 32;
+// A length read from shared memory above this is corruption, not a value.
+inline constexpr std::uint64_t kMaxValueBytes = std::uint64_t{1} << 40;
+
+enum SlotState : std::uint32_t {
+  kFree = 0,
+  kReserved = 1,
+  kWaiting = 2,
+  kDone = 3,
+  kClosed = 4,
+  kPulling = 5,
+  kSpillReq = 6,
+  kSpillReady = 7,
+  kLargeOffer = 8,
+};
+inline constexpr std::uint32_t kSleeper = 1u << 31;
+inline constexpr std::uint32_t kStateMask = ~kSleeper;
+
+enum SlotKind : std::uint32_t { kSendKind = 1, kRecvKind = 2 };
+
+// Header. Written once by the creator before kMagic is published (release); read-only after.
+struct HeaderInfo {
+  std::atomic<std::uint64_t> magic;  // release-stored last by the creator; acquire on attach
+  std::uint32_t version;
+  std::uint32_t elem_size;    // 0: byte strings
+  std::uint64_t type_tag;
+  std::uint64_t region_bytes;
+  std::uint64_t channel_id;
+  std::uint32_t capacity;
+  std::uint32_t slot_count;
+  std::uint32_t inline_bytes;  // value bytes a slot / ring entry holds inline
+  std::int32_t creator_pid;
+  std::int32_t creator_line;
+  char creator_file[100];
+};
+
+// The lock line: everything an operation touches under the lock when it meets a partner.
+struct alignas(64) LockLine {
+  pthread_mutex_t lock;        // robust, process-shared: protects everything marked "lock"
+  std::uint32_t flags;         // lock. bit 0: closed (also read without the lock: closed())
+  std::uint32_t next_ticket;   // lock. FIFO order of queued waiters (wraps; compared mod 2^32)
+  std::uint64_t send_mask0;    // lock. queued senders among slots 0..63
+  std::uint64_t recv_mask0;    // lock. queued receivers among slots 0..63
+};
+
+struct alignas(64) RingLine {
+  std::uint64_t ring_state;    // lock. head (low 32) | count (high 32): one store, never torn
+  std::uint64_t spill_seq;     // lock. names the next spill object
+};
+
+struct alignas(64) SlotWaitLine {
+  std::atomic<std::uint32_t> gen;      // bumped when a slot is freed while someone waits for one
+  std::atomic<std::uint32_t> waiting;  // threads waiting for a free slot
+};
+
+struct Header {
+  HeaderInfo info;
+  LockLine l;
+  RingLine r;
+  SlotWaitLine w;
+};
+
+// How a value reaches its receiver, and who is on the other end of a large transfer.
+// Written by whoever provides the value (spill, addr, src_*) or pulls it (puller_*), under the
+// lock or before the state store that publishes it.
+struct ValueRef {
+  std::uint64_t spill;          // != 0: the value is in spill object number `spill`
+  std::uint64_t addr;           // != 0: the value is at this address in src_pid (pull it)
+  std::int32_t src_pid;         // the sender
+  std::uint32_t src_slot;       // the sender's slot, completed once the value is pulled
+  std::uint32_t src_ticket;     // ... and the ticket it must still hold (else it was reused)
+  std::uint32_t puller_slot;    // on a sender's slot: the receiver's slot while kPulling
+  std::uint32_t puller_ticket;  // ... and its ticket
+  std::uint32_t pad;
+};
+
+// The first cache line of a slot holds what a partner touches to complete a small operation:
+// the state word the owner spins on, the length, the owner's liveness mutex, and the first
+// value bytes. More value bytes follow contiguously, then SlotTail.
+struct SlotHead {
+  std::atomic<std::uint32_t> state;  // futex word; see SLOT STATES
+  std::uint32_t kind;                // owner, while reserved: kSendKind / kRecvKind
+  std::uint64_t len;                 // value length (written by whoever provides the value)
+  pthread_mutex_t owner;             // robust, process-shared: held by the owning thread
+  // value bytes start here (offsetof == kSlotDataOffset)
+};
+inline constexpr std::size_t kSlotDataOffset = sizeof(SlotHead);
+
+struct SlotTail {
+  std::uint32_t ticket;   // lock
+  std::int32_t pid;       // owner
+  std::int32_t tid;       // owner
+  std::uint32_t pad;
+  ValueRef ref;
+};
+
+struct RingEntry {
+  std::uint64_t len;
+  std::uint64_t spill;
+  // inline value bytes follow
+};
+
+static_assert(std::is_trivially_destructible_v<Header>);
+static_assert(std::is_trivially_destructible_v<SlotHead>);
+static_assert(std::is_trivially_copyable_v<SlotTail>);
+static_assert(sizeof(LockLine) == 64, "the lock line must stay one cache line");
+static_assert(kSlotDataOffset + 8 <= 64, "8-byte values must share the slot's first line");
+
+}  // namespace ceramic::detail

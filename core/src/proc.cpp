@@ -1,0 +1,178 @@
+#include "ceramic/proc.hpp"
+
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <system_error>
+
+#include "hooks_internal.hpp"
+
+namespace ceramic {
+namespace {
+
+int pidfd_open(pid_t pid) noexcept { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+int decode(int status) noexcept {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 128;
+}
+
+hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
+  hooks::Record r{};
+  r.event = e;
+  r.op = hooks::Op::join;
+  r.peer = peer;
+  r.site = site;
+  return r;
+}
+
+[[noreturn]] void run_child(const std::string& name, const std::function<void()>& body,
+                            pid_t parent) noexcept {
+  // Never outlive the parent: a parent killed with SIGKILL must not leave its children blocked
+  // forever on channels nobody else holds.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(128 + SIGKILL);
+  int code = 0;
+  try {
+    body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ceramic: %s (pid %d): uncaught exception: %s\n",
+                 name.empty() ? "proc" : name.c_str(), getpid(), e.what());
+    code = 1;
+  } catch (...) {
+    std::fprintf(stderr, "ceramic: %s (pid %d): uncaught exception of unknown type\n",
+                 name.empty() ? "proc" : name.c_str(), getpid());
+    code = 1;
+  }
+  std::fflush(nullptr);
+  if (detail::observed()) {
+    hooks::Record r{};
+    r.event = hooks::Event::exit;
+    r.value = code;
+    detail::emit(r);
+  }
+  _exit(code);
+}
+
+}  // namespace
+
+Proc::Proc(std::string name, std::function<void()> body, Site site) : name_(std::move(name)) {
+  std::fflush(nullptr);  // or the child would write the parent's buffered output again
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "ceramic: fork");
+  if (pid == 0) run_child(name_, body, parent);
+  pid_ = pid;
+  pidfd_ = pidfd_open(pid);  // -1 on kernels without pidfd: we fall back to plain pids
+  if (detail::observed()) {
+    auto r = proc_record(hooks::Event::spawn, pid, site);
+    r.name = name_.c_str();
+    detail::emit(r);
+  }
+}
+
+Proc::Proc(Proc&& o) noexcept
+    : name_(std::move(o.name_)), pid_(o.pid_), pidfd_(o.pidfd_), status_(o.status_) {
+  o.pid_ = -1;
+  o.pidfd_ = -1;
+}
+
+Proc& Proc::operator=(Proc&& o) noexcept {
+  if (this != &o) {
+    reap_or_kill();
+    name_ = std::move(o.name_);
+    pid_ = o.pid_;
+    pidfd_ = o.pidfd_;
+    status_ = o.status_;
+    o.pid_ = -1;
+    o.pidfd_ = -1;
+  }
+  return *this;
+}
+
+Proc::~Proc() { reap_or_kill(); }
+
+int Proc::join(Site site) {
+  if (status_) return *status_;
+  if (pid_ <= 0) throw std::logic_error("ceramic: join on an empty Proc");
+  bool traced = detail::observed();
+  if (traced) detail::emit(proc_record(hooks::Event::join_begin, pid_, site));
+  int st = 0;
+  pid_t rc;
+  while ((rc = waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
+  }
+  if (rc < 0) throw std::system_error(errno, std::generic_category(), "ceramic: waitpid");
+  status_ = decode(st);
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = -1;
+  if (traced) {
+    auto r = proc_record(hooks::Event::join_end, pid_, site);
+    r.value = *status_;
+    detail::emit(r);
+  }
+  return *status_;
+}
+
+std::optional<int> Proc::join_for(std::chrono::nanoseconds timeout, Site site) {
+  if (status_) return status_;
+  if (pid_ <= 0) throw std::logic_error("ceramic: join_for on an empty Proc");
+  if (running()) {
+    if (pidfd_ < 0) return std::nullopt;
+    auto ns = std::max<std::int64_t>(timeout.count(), 0);
+    timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    pollfd p{pidfd_, POLLIN, 0};
+    int rc;
+    while ((rc = ppoll(&p, 1, &ts, nullptr)) < 0 && errno == EINTR) {
+    }
+    if (rc <= 0) return std::nullopt;
+  }
+  return join(site);
+}
+
+bool Proc::running() {
+  if (status_ || pid_ <= 0) return false;
+  int st = 0;
+  pid_t rc = waitpid(pid_, &st, WNOHANG);
+  if (rc == pid_) {
+    status_ = decode(st);
+    if (pidfd_ >= 0) close(pidfd_);
+    pidfd_ = -1;
+    return false;
+  }
+  return rc == 0;
+}
+
+void Proc::kill(int sig) noexcept {
+  if (status_ || pid_ <= 0) return;
+  if (pidfd_ >= 0 && syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) == 0) return;
+  ::kill(pid_, sig);
+}
+
+void Proc::reap_or_kill() noexcept {
+  if (pid_ > 0 && !status_) {
+    try {
+      if (running()) {
+        kill(SIGTERM);
+        if (!join_for(kill_grace())) {
+          kill(SIGKILL);
+          join();
+        }
+      }
+    } catch (...) {
+      // waitpid failed (the child was reaped elsewhere): nothing left to do
+    }
+  }
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = -1;
+}
+
+}  // namespace ceramic

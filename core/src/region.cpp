@@ -1,0 +1,229 @@
+#include "region.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <new>
+
+#include "futex.hpp"
+
+namespace ceramic::detail {
+namespace {
+
+constexpr std::size_t round_up(std::size_t v, std::size_t a) { return (v + a - 1) / a * a; }
+
+[[noreturn]] void fail(const std::string& what) { throw ChannelError("ceramic: " + what); }
+[[noreturn]] void fail_errno(const std::string& what, int err) {
+  fail(what + ": " + std::strerror(err));
+}
+
+std::uint64_t random_id() {
+  std::uint64_t v = 0;
+  if (getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
+    v = static_cast<std::uint64_t>(now_ns()) ^ (static_cast<std::uint64_t>(getpid()) << 32);
+  }
+  return v == 0 ? 1 : v;
+}
+
+}  // namespace
+
+void init_robust_mutex(pthread_mutex_t& m) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  int rc = pthread_mutex_init(&m, &a);
+  pthread_mutexattr_destroy(&a);
+  if (rc != 0) fail_errno("cannot initialise a process-shared robust mutex", rc);
+}
+
+Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::size_t slot_count,
+                           std::size_t inline_bytes) {
+  if (slot_count < 1 || slot_count > kMaxWaiters) {
+    fail("max_waiters must be 1.." + std::to_string(kMaxWaiters) + ", got " +
+         std::to_string(slot_count));
+  }
+  if (capacity > kMaxCapacity) {
+    fail("capacity must be at most " + std::to_string(kMaxCapacity) + ", got " +
+         std::to_string(capacity));
+  }
+  if (elem_size == 0 && (inline_bytes < 8 || inline_bytes > kMaxInlineBytes)) {
+    fail("inline_bytes must be 8.." + std::to_string(kMaxInlineBytes) + ", got " +
+         std::to_string(inline_bytes));
+  }
+  if (elem_size > kMaxInlineBytes) {
+    fail("values larger than " + std::to_string(kMaxInlineBytes) +
+         " bytes need Chan<std::string>");
+  }
+  Geometry g;
+  g.elem_size = elem_size;
+  g.capacity = static_cast<std::uint32_t>(capacity);
+  g.slot_count = static_cast<std::uint32_t>(slot_count);
+  g.mask_words = static_cast<std::uint32_t>((slot_count + 63) / 64);
+  g.inline_bytes = static_cast<std::uint32_t>(elem_size ? elem_size : inline_bytes);
+  std::size_t off = sizeof(Header);
+  g.masks_off = off;
+  off += 2 * (g.mask_words - 1) * sizeof(std::uint64_t);
+  off = round_up(off, 64);
+  g.slots_off = off;
+  g.tail_off = round_up(kSlotDataOffset + std::max<std::size_t>(g.inline_bytes, 8), 8);
+  g.slot_stride = round_up(g.tail_off + sizeof(SlotTail), 64);
+  off += g.slot_stride * slot_count;
+  g.ring_off = off;
+  g.entry_stride = round_up(sizeof(RingEntry) + g.inline_bytes, 8);
+  off += g.entry_stride * capacity;
+  g.total = round_up(off, 4096);
+  if (g.total > kMaxRegionBytes) fail("channel too large: reduce capacity, max_waiters or inline_bytes");
+  return g;
+}
+
+Region::Region(unsigned char* base, Geometry geo) : base_(base), geo_(geo) {}
+
+Region::~Region() { munmap(base_, geo_.total); }
+
+unsigned char* Region::map(int fd, std::size_t bytes) {
+  int flags = MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, fd, 0);
+  if (p == MAP_FAILED) fail_errno("cannot map channel memory", errno);
+  return static_cast<unsigned char*>(p);
+}
+
+void Region::init(Shape shape, Site site) {
+  // The mapping is fresh (zero-filled); construct what needs constructing, publish magic last.
+  Header& h = hdr();
+  h.info.version = kVersion;
+  h.info.elem_size = shape.elem_size;
+  h.info.type_tag = shape.type_tag;
+  h.info.region_bytes = geo_.total;
+  h.info.channel_id = id_ = random_id();
+  h.info.capacity = geo_.capacity;
+  h.info.slot_count = geo_.slot_count;
+  h.info.inline_bytes = geo_.inline_bytes;
+  h.info.creator_pid = getpid();
+  h.info.creator_line = site.line;
+  std::strncpy(h.info.creator_file, site.file ? site.file : "", sizeof h.info.creator_file - 1);
+  init_robust_mutex(h.l.lock);
+  for (std::uint32_t i = 0; i < geo_.slot_count; ++i) {
+    new (&slot(i)) SlotHead{};
+    init_robust_mutex(slot(i).owner);
+  }
+  h.info.magic.store(kMagic, std::memory_order_release);  // pairs with open_named's acquire
+}
+
+std::unique_ptr<Region> Region::create_anonymous(Shape shape, const ChanOptions& o, Site site) {
+  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
+  std::unique_ptr<Region> r(new Region(map(-1, g.total), g));
+  r->init(shape, site);
+  return r;
+}
+
+std::unique_ptr<Region> Region::create_named(const std::string& shm_name, Shape shape,
+                                             const ChanOptions& o, Site site) {
+  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
+  int fd = shm_open(shm_name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) fail("channel '" + shm_name.substr(9) + "' exists already");
+    fail_errno("cannot create channel '" + shm_name.substr(9) + "'", errno);
+  }
+  if (fchmod(fd, 0600) != 0 || ftruncate(fd, static_cast<off_t>(g.total)) != 0) {
+    int err = errno;
+    close(fd);
+    shm_unlink(shm_name.c_str());
+    fail_errno("cannot size channel '" + shm_name.substr(9) + "'", err);
+  }
+  unsigned char* base = nullptr;
+  try {
+    base = map(fd, g.total);
+  } catch (...) {
+    close(fd);
+    shm_unlink(shm_name.c_str());
+    throw;
+  }
+  close(fd);
+  std::unique_ptr<Region> r(new Region(base, g));
+  r->init(shape, site);
+  return r;
+}
+
+std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape shape) {
+  const std::string name = shm_name.substr(9);
+  int fd = shm_open(shm_name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) {
+    if (errno == ENOENT) fail("no channel named '" + name + "'");
+    fail_errno("cannot open channel '" + name + "'", errno);
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    fail_errno("cannot stat channel '" + name + "'", err);
+  }
+  auto size = static_cast<std::size_t>(st.st_size);
+  if (size < sizeof(Header) || size > kMaxRegionBytes) {
+    close(fd);
+    fail("'" + name + "' is not a ceramic channel (size " + std::to_string(size) + ")");
+  }
+  unsigned char* base = nullptr;
+  try {
+    base = map(fd, size);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  close(fd);
+  Geometry mapped_only;
+  mapped_only.total = size;
+  std::unique_ptr<Region> guard(new Region(base, mapped_only));  // unmaps on any failure below
+  auto& info = guard->hdr().info;
+  // The creator publishes magic after initialising; give a racing creator a moment (bounded).
+  std::uint64_t magic = info.magic.load(std::memory_order_acquire);
+  for (int i = 0; i < 1000 && magic == 0; ++i) {
+    timespec ts{0, 1000000};
+    nanosleep(&ts, nullptr);
+    magic = info.magic.load(std::memory_order_acquire);
+  }
+  if (magic != kMagic) fail("'" + name + "' is not a ceramic channel (bad magic)");
+  if (info.version != kVersion) {
+    fail("channel '" + name + "' has layout version " + std::to_string(info.version) +
+         ", this library speaks " + std::to_string(kVersion));
+  }
+  if (info.elem_size != shape.elem_size || info.type_tag != shape.type_tag) {
+    fail("channel '" + name + "' carries another type (element size " +
+         std::to_string(info.elem_size) + ", expected " + std::to_string(shape.elem_size) + ")");
+  }
+  Geometry g;
+  try {
+    g = Geometry::compute(info.elem_size, info.capacity, info.slot_count, info.inline_bytes);
+  } catch (const ChannelError& e) {
+    fail("channel '" + name + "' has a corrupt header (" + e.what() + ")");
+  }
+  if (g.total != size || info.region_bytes != size) {
+    fail("channel '" + name + "' has a corrupt header (size mismatch)");
+  }
+  guard->geo_ = g;
+  guard->id_ = info.channel_id;
+  return guard;
+}
+
+std::string shm_name_for(std::string_view name) {
+  if (name.empty()) fail("a channel name must not be empty");
+  if (name.size() > 200) fail("channel name too long (" + std::to_string(name.size()) + " > 200)");
+  if (name[0] == '.') fail("channel name '" + std::string(name) + "' must not start with '.'");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      fail("channel name '" + std::string(name) +
+           "' may contain only letters, digits, '.', '_' and '-'");
+    }
+  }
+  return "/ceramic." + std::string(name);
+}
+
+}  // namespace ceramic::detail

@@ -1,0 +1,134 @@
+#include "wait.hpp"
+
+#include <immintrin.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "futex.hpp"
+#include "layout.hpp"
+
+namespace ceramic::detail {
+namespace {
+
+pid_t g_pid = 0;
+thread_local pid_t t_tid = 0;
+
+void refresh_after_fork() noexcept {
+  g_pid = static_cast<pid_t>(syscall(SYS_getpid));
+  t_tid = 0;
+}
+
+[[maybe_unused]] const int g_atfork = [] {
+  pthread_atfork(nullptr, nullptr, &refresh_after_fork);
+  refresh_after_fork();
+  return 0;
+}();
+
+// Per-thread spin policy. Figures: a sleeping vCPU takes ~25 us to wake, a cache line crosses
+// cores in ~40 ns; see docs/performance.md for the measurements behind them.
+constexpr std::int64_t kBaseSpinNs = 8'000;
+constexpr std::int64_t kAfterWakeSpinNs = 60'000;
+constexpr int kFailsBeforeBackoff = 4;
+constexpr int kProbeEvery = 32;
+
+struct SpinPolicy {
+  int fails = 0;          // consecutive waits whose spin ended in a sleep
+  int skipped = 0;        // waits without spinning since backing off
+  bool woke_someone = false;
+};
+thread_local SpinPolicy t_spin;
+
+std::int64_t spin_budget() noexcept {
+  SpinPolicy& p = t_spin;
+  bool woke = p.woke_someone;
+  p.woke_someone = false;
+  if (p.fails >= kFailsBeforeBackoff) {
+    if (++p.skipped < kProbeEvery) return 0;
+    p.skipped = 0;  // probe once
+    return kBaseSpinNs;
+  }
+  return woke ? kAfterWakeSpinNs : kBaseSpinNs;
+}
+
+}  // namespace
+
+pid_t self_pid() noexcept { return g_pid; }
+
+pid_t self_tid() noexcept {
+  if (t_tid == 0) t_tid = static_cast<pid_t>(syscall(SYS_gettid));
+  return t_tid;
+}
+
+bool owner_alive(const pthread_mutex_t& m) noexcept {
+  // glibc keeps the robust futex word (owner TID, FUTEX_WAITERS, FUTEX_OWNER_DIED: the kernel's
+  // robust-futex ABI) in __data.__lock; the kernel sets FUTEX_OWNER_DIED when the owner dies.
+  auto v = static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE));
+  return (v & FUTEX_TID_MASK) != 0 && (v & FUTEX_OWNER_DIED) == 0;
+}
+
+bool Partner::alive() const noexcept {
+  if (owner == nullptr) return true;
+  if (!owner_alive(*owner)) return false;
+  return ticket == nullptr || __atomic_load_n(ticket, __ATOMIC_ACQUIRE) == expected_ticket;
+}
+
+WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadline deadline,
+                   const Partner* partner) noexcept {
+  auto unchanged = [&] { return (word.load(std::memory_order_acquire) & kStateMask) == state; };
+  if (!unchanged()) return WaitEnd::changed;
+
+  // Phase 1: spin.
+  std::int64_t budget = spin_budget();
+  if (budget > 0) {
+    std::int64_t start = now_ns();
+    std::int64_t stop = std::min(start + budget, deadline);
+    for (unsigned i = 1;; ++i) {
+      _mm_pause();
+      if (!unchanged()) {
+        t_spin.fails = 0;
+        return WaitEnd::changed;
+      }
+      if ((i & 31) == 0 && now_ns() >= stop) break;
+    }
+  }
+  if (deadline != kNoDeadline && now_ns() >= deadline) return WaitEnd::deadline;
+
+  // Phase 2: announce (sleeper bit) and sleep in slices.
+  ++t_spin.fails;
+  for (;;) {
+    std::uint32_t cur = word.load(std::memory_order_acquire);
+    if ((cur & kStateMask) != state) return WaitEnd::changed;
+    if ((cur & kSleeper) == 0 &&
+        !word.compare_exchange_weak(cur, cur | kSleeper, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      continue;
+    }
+    std::int64_t now = now_ns();
+    if (deadline != kNoDeadline && now >= deadline) return WaitEnd::deadline;
+    std::int64_t until = std::min(deadline, now + kWaitSliceNs);
+    futex_wait(word, state | kSleeper, until);
+    if (!unchanged()) return WaitEnd::changed;
+    if (partner != nullptr && !partner->alive()) return WaitEnd::partner_died;
+  }
+}
+
+std::uint32_t publish_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept {
+  std::uint32_t old = word.exchange(new_state, std::memory_order_acq_rel);
+  if (old & kSleeper) {
+    futex_wake(word, 1);
+    t_spin.woke_someone = true;
+  }
+  return old & kStateMask;
+}
+
+void move_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept {
+  std::uint32_t cur = word.load(std::memory_order_relaxed);
+  while (!word.compare_exchange_weak(cur, new_state | (cur & kSleeper), std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace ceramic::detail

@@ -1,0 +1,52 @@
+// ceramic — waiting for a slot's state to change: adaptive spin, then a shared futex.
+//
+// Spinning is a bet that the partner is running on another core and answers within the
+// budget. The budget adapts per thread: it grows after this thread woke a sleeper (its answer
+// cannot come sooner than a wake-up later), and spinning stops altogether after a run of
+// failed spins (partner asleep, or sharing our core, where spinning only delays it), with an
+// occasional probe to notice when spinning pays again.
+#pragma once
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "ceramic/detail/channel.hpp"
+
+namespace ceramic::detail {
+
+// This process's pid and the calling thread's tid (cached; refreshed after fork).
+pid_t self_pid() noexcept;
+pid_t self_tid() noexcept;
+
+// True unless the thread holding robust mutex m has died (or nobody holds it). Reads the
+// kernel's robust-futex word (owner TID | FUTEX_OWNER_DIED) without writing it.
+bool owner_alive(const pthread_mutex_t& m) noexcept;
+
+// Who could end a wait by dying: a slot's owner mutex and the ticket the slot must still hold.
+struct Partner {
+  const pthread_mutex_t* owner = nullptr;
+  const std::uint32_t* ticket = nullptr;
+  std::uint32_t expected_ticket = 0;
+  bool alive() const noexcept;
+};
+
+enum class WaitEnd { changed, deadline, partner_died };
+
+// Waits while (word & kStateMask) == state, until the deadline, or until partner (if given)
+// dies. Futex sleeps are sliced (kWaitSliceNs) so that a dead partner, or a waker that died
+// between publishing a state and waking us, is noticed.
+WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadline deadline,
+                   const Partner* partner = nullptr) noexcept;
+
+// Sets word to new_state and wakes its waiter if it announced it was going to sleep.
+// Returns the previous state (without the sleeper bit).
+std::uint32_t publish_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept;
+
+// Changes the state but keeps the sleeper bit and does not wake (intermediate states).
+void move_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept;
+
+inline constexpr std::int64_t kWaitSliceNs = 50'000'000;
+
+}  // namespace ceramic::detail
