@@ -41,7 +41,7 @@ struct SpinPolicy {
 };
 thread_local SpinPolicy t_spin;
 
-std::int64_t spin_budget() noexcept {
+std::int64_t spin_budget(std::int64_t expected_ns) noexcept {
   SpinPolicy& p = t_spin;
   bool woke = p.woke_someone;
   p.woke_someone = false;
@@ -50,7 +50,7 @@ std::int64_t spin_budget() noexcept {
     p.skipped = 0;  // probe once
     return kBaseSpinNs;
   }
-  return woke ? kAfterWakeSpinNs : kBaseSpinNs;
+  return std::max(expected_ns, woke ? kAfterWakeSpinNs : kBaseSpinNs);
 }
 
 }  // namespace
@@ -76,12 +76,12 @@ bool Partner::alive() const noexcept {
 }
 
 WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadline deadline,
-                   const Partner* partner) noexcept {
+                   const Partner* partner, std::int64_t expected_ns) noexcept {
   auto unchanged = [&] { return (word.load(std::memory_order_acquire) & kStateMask) == state; };
   if (!unchanged()) return WaitEnd::changed;
 
   // Phase 1: spin.
-  std::int64_t budget = spin_budget();
+  std::int64_t budget = spin_budget(expected_ns);
   if (budget > 0) {
     std::int64_t start = now_ns();
     std::int64_t stop = std::min(start + budget, deadline);

@@ -37,8 +37,10 @@ enum class WaitEnd { changed, deadline, partner_died };
 // Waits while (word & kStateMask) == state, until the deadline, or until partner (if given)
 // dies. Futex sleeps are sliced (kWaitSliceNs) so that a dead partner, or a waker that died
 // between publishing a state and waking us, is noticed.
+// expected_ns: how long the partner is known to need (e.g. to copy a large value); the spin
+// covers it unless this thread has learnt that spinning does not pay.
 WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadline deadline,
-                   const Partner* partner = nullptr) noexcept;
+                   const Partner* partner = nullptr, std::int64_t expected_ns = 0) noexcept;
 
 // Sets word to new_state and wakes its waiter if it announced it was going to sleep.
 // Returns the previous state (without the sleeper bit).
