@@ -205,7 +205,8 @@ std::uint32_t reserve_locked(Region& r, SlotKind k) noexcept {
       s.kind = k;
       s.len = 0;
       SlotTail& t = r.tail(i);
-      t.ticket = r.hdr().l.next_ticket++;
+      // Atomic: a partner watching this slot's liveness reads it without the lock.
+      __atomic_store_n(&t.ticket, r.hdr().l.next_ticket++, __ATOMIC_RELEASE);
       t.pid = self_pid();
       t.tid = self_tid();
       t.ref = ValueRef{};
