@@ -425,15 +425,19 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
 
     // 1. A receiver is waiting: hand the value to it.
     if (std::uint32_t ri = dequeue_locked(r, kRecvKind); ri != kNone) {
+      // Hot path: a small value touches only the lock line and the receiver's first slot line;
+      // the slot's tail (another line) is read or written only for long values and tracing.
       SlotHead& rs = r.slot(ri);
-      ValueRef& rref = r.tail(ri).ref;
-      pid_t peer = r.tail(ri).pid;
+      ValueRef& rref = r.tail(ri).ref;  // zeroed by reserve_locked
+      pid_t peer = traced ? r.tail(ri).pid : 0;
       if (!large || spill != 0) {
         rs.len = len;
-        rref = ValueRef{};
-        rref.src_pid = self_pid();
-        rref.spill = spill;
-        if (!large) std::memcpy(r.slot_data(ri), data, len);
+        if (traced) rref.src_pid = self_pid();
+        if (large) {
+          rref.spill = spill;
+        } else {
+          std::memcpy(r.slot_data(ri), data, len);
+        }
         bool w = set_state_locked(rs, kDone);
         g.release();
         if (w) wake(rs);
@@ -458,7 +462,6 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       mref.puller_slot = ri;
       mref.puller_ticket = r.tail(ri).ticket;
       rs.len = len;
-      rref = ValueRef{};
       rref.addr = reinterpret_cast<std::uint64_t>(data);
       rref.src_pid = self_pid();
       rref.src_slot = me;
@@ -510,16 +513,16 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
     }
     SlotHead& ms = r.slot(me);
     ms.len = len;
-    ValueRef& mref = r.tail(me).ref;
-    mref.src_pid = self_pid();
-    mref.spill = spill;
     if (!large) {
       std::memcpy(r.slot_data(me), data, len);
-    } else if (spill == 0) {
-      mref.addr = reinterpret_cast<std::uint64_t>(data);
+    } else {
+      ValueRef& mref = r.tail(me).ref;
+      mref.src_pid = self_pid();
+      mref.spill = spill;
+      if (spill == 0) mref.addr = reinterpret_cast<std::uint64_t>(data);
+      mref.src_slot = me;
+      mref.src_ticket = r.tail(me).ticket;
     }
-    mref.src_slot = me;
-    mref.src_ticket = r.tail(me).ticket;
     ms.state.store(kWaiting, std::memory_order_relaxed);
     set_bit(r, kSendKind, me);
     g.release();
@@ -661,11 +664,12 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
           SlotHead& ss = r.slot(si);
           std::uint32_t idx = (head + count) % geo.capacity;
           RingEntry& ne = r.entry(idx);
-          ne.spill = r.tail(si).ref.spill;
-          ne.len = checked_len(ss.len, geo, ne.spill != 0);
+          ne.len = checked_len(ss.len, geo, true);
+          ne.spill = ne.len > geo.inline_bytes ? r.tail(si).ref.spill : 0;
+          if (ne.len > geo.inline_bytes && ne.spill == 0) corrupt("long buffered value not spilled");
           if (ne.spill == 0) std::memcpy(r.entry_data(idx), r.slot_data(si), ne.len);
           ++count;
-          peer = r.tail(si).pid;
+          if (traced) peer = r.tail(si).pid;
           w = set_state_locked(ss, kDone);
         }
         r.hdr().r.ring_state = (static_cast<std::uint64_t>(count) << 32) | head;
@@ -681,14 +685,13 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
     // 2. A sender is waiting: take its value.
     if (std::uint32_t si = dequeue_locked(r, kSendKind); si != kNone) {
       SlotHead& ss = r.slot(si);
-      const ValueRef ref = r.tail(si).ref;
-      pid_t peer = r.tail(si).pid;
       std::size_t len = checked_len(ss.len, geo, true);
+      const bool long_value = len > geo.inline_bytes;
+      const ValueRef ref = long_value ? r.tail(si).ref : ValueRef{};
+      pid_t peer = traced ? r.tail(si).pid : 0;
+      if (long_value && ref.addr == 0 && ref.spill == 0) corrupt("long value without a source");
       if (ref.addr == 0) {  // inline or spilled
-        if (ref.spill == 0) {
-          if (len > geo.inline_bytes) corrupt("inline value longer than its slot");
-          std::memcpy(prepare(sink, len), r.slot_data(si), len);
-        }
+        if (!long_value) std::memcpy(prepare(sink, len), r.slot_data(si), len);
         bool w = set_state_locked(ss, kDone);
         g.release();
         if (w) wake(ss);
@@ -755,7 +758,8 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         if (traced) emit(record(hooks::Event::timeout, hooks::Op::recv, id(), site));
         return Status::timeout;
       }
-      const ValueRef ref = r.tail(me).ref;
+      const bool long_value = st == kLargeOffer || (st == kDone && ms.len > geo.inline_bytes);
+      const ValueRef ref = long_value || traced ? r.tail(me).ref : ValueRef{};
       if (st == kDone) {
         std::size_t len = checked_len(ms.len, geo, ref.spill != 0);
         if (ref.spill == 0) {
