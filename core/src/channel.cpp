@@ -12,6 +12,14 @@
 // values) and stores kDone; or, for values longer than a slot, the receiver pulls the bytes
 // from the sender's memory while the sender waits (kPulling), so large values cost one copy.
 //
+// Select (next): a selecting thread will reserve one slot per case, in each case's channel,
+// flagged as a select slot, and sleep on all their state words at once (futex_waitv). A partner
+// that dequeues a select slot cannot complete it on its own, since another case may be
+// completing at the same moment in a channel it cannot lock: it proposes instead (kOffered,
+// with its value or its request), and the selecting thread accepts exactly one proposal and
+// declines the rest, which go back to waiting with their values intact. Plain operations keep
+// the one-step hand-off; only meeting a select costs the extra step.
+//
 // A slot's liveness is its owner mutex: the kernel marks a robust mutex FUTEX_OWNER_DIED when
 // its owner dies, so dequeuing a dead waiter, a dead lock holder and a dead partner of a large
 // transfer are all detected exactly, with no polling of pids.
