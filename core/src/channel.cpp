@@ -53,6 +53,7 @@ constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 // ---- lock ---------------------------------------------------------------------------------
 
 void repair_locked(Region& r) noexcept;
+void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
 
 void lock(Region& r) {
   pthread_mutex_t& m = r.hdr().l.lock;
@@ -111,11 +112,10 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   if (rc == EBUSY) return false;
   if (rc == EOWNERDEAD) pthread_mutex_consistent(&s.owner);
   if (rc != 0 && rc != EOWNERDEAD) return false;
-  // A dead sender's spilled value was never sent: remove its object.
+  // A dead sender's parked value was never sent: release it.
   std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
-  const ValueRef ref = r.tail(i).ref;
-  if (s.kind == kSendKind && st != kDone && ref.spill != 0) {
-    spill_discard(spill_name(r.id(), ref.spill));
+  if (s.kind == kSendKind && st != kDone && r.geo().capacity > 0 && s.len > r.geo().inline_bytes) {
+    drop_parked(r, r.tail(i).ref.spill, s.len);
   }
   clear_bit(r, kSendKind, i);
   clear_bit(r, kRecvKind, i);
@@ -274,6 +274,45 @@ std::uint64_t next_spill_id() noexcept {
          counter.fetch_add(1, std::memory_order_relaxed);
 }
 
+// ---- parked values (buffered std::string channels) ----------------------------------------
+
+std::uint64_t parked_offset(Region& r, std::uint64_t ref, std::size_t len) {
+  if (r.value_fd() < 0) corrupt("parked value in a channel without a value file");
+  std::uint64_t off = ref - 1;
+  if (ref == 0 || off > (std::uint64_t{1} << 60) || len > kMaxValueBytes) {
+    corrupt("parked value reference out of range");
+  }
+  return r.geo().total + off;
+}
+
+// Parks a long value in the value file; returns its reference (1 + offset). Takes the lock.
+std::uint64_t park(Region& r, const void* data, std::size_t len) {
+  std::uint64_t off;
+  {
+    Guard g(r);
+    off = r.hdr().r.heap_top;
+    r.hdr().r.heap_top = off + (len + kParkAlign - 1) / kParkAlign * kParkAlign;
+  }
+  park_write(r.value_fd(), r.geo().total + off, data, len);
+  return off + 1;
+}
+
+void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink) {
+  std::uint64_t at = parked_offset(r, ref, len);
+  bool ok = park_read(r.value_fd(), at, len, prepare(sink, len));
+  park_release(r.value_fd(), at, len);
+  if (!ok) corrupt("parked value missing");
+}
+
+void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
+  if (ref == 0 || r.value_fd() < 0) return;
+  try {
+    park_release(r.value_fd(), parked_offset(r, ref, len), len);
+  } catch (const ChannelError&) {
+    // a corrupt reference: nothing of ours to release
+  }
+}
+
 hooks::Record record(hooks::Event e, hooks::Op op, std::uint64_t ch, Site site) {
   hooks::Record rec{};
   rec.event = e;
@@ -411,15 +450,9 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
     throw std::invalid_argument("ceramic: value size does not match the channel's type");
   }
   const bool large = len > geo.inline_bytes;
-  // Buffered channels park long values in a spill object, written before taking the lock.
-  std::uint64_t spill = 0;
-  if (large && geo.capacity > 0) {
-    spill = next_spill_id();
-    spill_write(spill_name(r.id(), spill), data, len);
-  }
-  auto drop_spill = [&] {
-    if (spill != 0) spill_discard(spill_name(r.id(), spill));
-  };
+  // Buffered channels park long values in their value file before queueing them.
+  const std::uint64_t spill = large && geo.capacity > 0 ? park(r, data, len) : 0;
+  auto drop_spill = [&] { drop_parked(r, spill, len); };
   const bool traced = observed();
   bool blocked = false;
 
@@ -574,7 +607,7 @@ Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, st
         clear_bit(r, kSendKind, me);
         g.release();
         release_slot(r, me);
-        if (spill != 0) spill_discard(spill_name(r.id(), spill));
+        drop_parked(r, spill, len);
         return Status::timeout;
       }
       case kDone:
@@ -583,7 +616,7 @@ Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, st
         return Status::ok;
       case kClosed:
         release_slot(r, me);
-        if (spill != 0) spill_discard(spill_name(r.id(), spill));
+        drop_parked(r, spill, len);
         return Status::closed;
       case kPulling:
       case kSpillReady: {
@@ -683,9 +716,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         r.hdr().r.ring_state = (static_cast<std::uint64_t>(count) << 32) | head;
         g.release();
         if (w) wake(r.slot(si));
-        if (spill != 0 && !spill_read(spill_name(r.id(), spill), len, prepare(sink, len))) {
-          corrupt("buffered value lost: its spill object is missing");
-        }
+        if (spill != 0) unpark(r, spill, len, sink);
         return done(Status::ok, peer);
       }
     }
@@ -703,9 +734,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         bool w = set_state_locked(ss, kDone);
         g.release();
         if (w) wake(ss);
-        if (ref.spill != 0 && !spill_read(spill_name(r.id(), ref.spill), len, prepare(sink, len))) {
-          corrupt("value lost: its spill object is missing");
-        }
+        if (ref.spill != 0) unpark(r, ref.spill, len, sink);
         return done(Status::ok, peer);
       }
       // Large: pull it from the sender's memory. Our own slot proves to the sender that we live.
@@ -775,9 +804,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
           release_slot(r, me);
         } else {
           release_slot(r, me);
-          if (!spill_read(spill_name(r.id(), ref.spill), len, prepare(sink, len))) {
-            corrupt("value lost: its spill object is missing");
-          }
+          unpark(r, ref.spill, len, sink);
         }
         return done(Status::ok, ref.src_pid);
       }

@@ -1,6 +1,7 @@
 #include "large_value.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -35,6 +36,40 @@ PullResult pull_value(pid_t pid, std::uint64_t addr, std::size_t len, void* dst)
     return PullResult::source_gone;  // ESRCH, EFAULT: the sender died or its memory went away
   }
   return PullResult::ok;
+}
+
+void park_write(int fd, std::uint64_t file_off, const void* data, std::size_t len) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::size_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(fd, p + done, len - done, static_cast<off_t>(file_off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      park_release(fd, file_off, len);
+      throw ChannelError(std::string("ceramic: cannot park a ") + std::to_string(len) +
+                         "-byte value in the channel: " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+bool park_read(int fd, std::uint64_t file_off, std::size_t len, void* dst) noexcept {
+  auto* out = static_cast<unsigned char*>(dst);
+  std::size_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(fd, out + done, len - done, static_cast<off_t>(file_off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void park_release(int fd, std::uint64_t file_off, std::size_t len) noexcept {
+  std::uint64_t span = (len + kParkAlign - 1) / kParkAlign * kParkAlign;
+  fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_off),
+            static_cast<off_t>(span));
 }
 
 std::string spill_name(std::uint64_t channel_id, std::uint64_t seq) {

@@ -9,6 +9,10 @@
 //
 // REGION
 //   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
+// Buffered std::string channels also keep their backing file (a memfd, or the named shm
+// object) open: values longer than a ring entry are parked in that file past the region, at
+// offsets handed out by heap_top, and the receiver punches the hole it read. The kernel frees
+// whatever is left when the last process holding the channel exits, however it exits.
 //
 // INVARIANTS (hold whenever the channel lock is free)
 //   I1. A slot's bit is set in send_mask/recv_mask  <=>  its state is kWaiting with that kind
@@ -108,7 +112,7 @@ struct alignas(64) LockLine {
 
 struct alignas(64) RingLine {
   std::uint64_t ring_state;    // lock. head (low 32) | count (high 32): one store, never torn
-  std::uint64_t spill_seq;     // lock. names the next spill object
+  std::uint64_t heap_top;      // lock. next free offset in the value file (buffered strings)
 };
 
 struct alignas(64) SlotWaitLine {
@@ -127,7 +131,10 @@ struct Header {
 // Written by whoever provides the value (spill, addr, src_*) or pulls it (puller_*), under the
 // lock or before the state store that publishes it.
 struct ValueRef {
-  std::uint64_t spill;          // != 0: the value is in spill object number `spill`
+  // != 0: where the value is parked. Buffered channels: 1 + its offset in the channel's value
+  // file (see Region::value_fd). Unbuffered: the number of a spill object, written by a sender
+  // whose receiver may not read its memory.
+  std::uint64_t spill;
   std::uint64_t addr;           // != 0: the value is at this address in src_pid (pull it)
   std::int32_t src_pid;         // the sender
   std::uint32_t src_slot;       // the sender's slot, completed once the value is pulled
@@ -159,7 +166,7 @@ struct SlotTail {
 
 struct RingEntry {
   std::uint64_t len;
-  std::uint64_t spill;
+  std::uint64_t spill;  // 0: inline; else 1 + offset in the value file
   // inline value bytes follow
 };
 

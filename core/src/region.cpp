@@ -85,7 +85,10 @@ Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::s
 
 Region::Region(unsigned char* base, Geometry geo) : base_(base), geo_(geo) {}
 
-Region::~Region() { munmap(base_, geo_.total); }
+Region::~Region() {
+  munmap(base_, geo_.total);
+  if (value_fd_ >= 0) close(value_fd_);
+}
 
 unsigned char* Region::map(int fd, std::size_t bytes) {
   int flags = MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0);
@@ -118,7 +121,29 @@ void Region::init(Shape shape, Site site) {
 
 std::unique_ptr<Region> Region::create_anonymous(Shape shape, const ChanOptions& o, Site site) {
   Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
-  std::unique_ptr<Region> r(new Region(map(-1, g.total), g));
+  if (!keeps_value_file(shape.elem_size, o.capacity)) {
+    std::unique_ptr<Region> r(new Region(map(-1, g.total), g));
+    r->init(shape, site);
+    return r;
+  }
+  // A memfd instead of MAP_ANONYMOUS: forked children inherit the descriptor with the mapping,
+  // so all of them can reach values parked past the region.
+  int fd = memfd_create("ceramic-channel", MFD_CLOEXEC);
+  if (fd < 0) fail_errno("cannot create channel memory", errno);
+  if (ftruncate(fd, static_cast<off_t>(g.total)) != 0) {
+    int err = errno;
+    close(fd);
+    fail_errno("cannot size channel memory", err);
+  }
+  unsigned char* base = nullptr;
+  try {
+    base = map(fd, g.total);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  std::unique_ptr<Region> r(new Region(base, g));
+  r->value_fd_ = fd;
   r->init(shape, site);
   return r;
 }
@@ -145,8 +170,12 @@ std::unique_ptr<Region> Region::create_named(const std::string& shm_name, Shape 
     shm_unlink(shm_name.c_str());
     throw;
   }
-  close(fd);
   std::unique_ptr<Region> r(new Region(base, g));
+  if (keeps_value_file(shape.elem_size, o.capacity)) {
+    r->value_fd_ = fd;
+  } else {
+    close(fd);
+  }
   r->init(shape, site);
   return r;
 }
@@ -165,21 +194,22 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
     fail_errno("cannot stat channel '" + name + "'", err);
   }
   auto size = static_cast<std::size_t>(st.st_size);
-  if (size < sizeof(Header) || size > kMaxRegionBytes) {
+  if (size < sizeof(Header)) {
     close(fd);
     fail("'" + name + "' is not a ceramic channel (size " + std::to_string(size) + ")");
   }
+  // Map the header alone first: the geometry, once validated, says how much to map.
   unsigned char* base = nullptr;
   try {
-    base = map(fd, size);
+    base = map(fd, sizeof(Header));
   } catch (...) {
     close(fd);
     throw;
   }
-  close(fd);
-  Geometry mapped_only;
-  mapped_only.total = size;
-  std::unique_ptr<Region> guard(new Region(base, mapped_only));  // unmaps on any failure below
+  Geometry header_only;
+  header_only.total = sizeof(Header);
+  std::unique_ptr<Region> guard(new Region(base, header_only));  // unmaps on any failure below
+  guard->value_fd_ = fd;                                          // closed with it
   auto& info = guard->hdr().info;
   // The creator publishes magic after initialising; give a racing creator a moment (bounded).
   std::uint64_t magic = info.magic.load(std::memory_order_acquire);
@@ -203,12 +233,19 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
   } catch (const ChannelError& e) {
     fail("channel '" + name + "' has a corrupt header (" + e.what() + ")");
   }
-  if (g.total != size || info.region_bytes != size) {
+  const bool value_file = keeps_value_file(g.elem_size, g.capacity);
+  // Values parked past the region make a buffered string channel's file longer than it.
+  if (info.region_bytes != g.total || size < g.total || (!value_file && size != g.total)) {
     fail("channel '" + name + "' has a corrupt header (size mismatch)");
   }
-  guard->geo_ = g;
-  guard->id_ = info.channel_id;
-  return guard;
+  const std::uint64_t id = info.channel_id;
+  std::unique_ptr<Region> r(new Region(map(fd, g.total), g));
+  r->id_ = id;
+  if (value_file) {
+    r->value_fd_ = fd;
+    guard->value_fd_ = -1;  // now owned by r
+  }
+  return r;
 }
 
 std::string shm_name_for(std::string_view name) {

@@ -47,6 +47,9 @@ class Region {
   const Geometry& geo() const noexcept { return geo_; }
   Header& hdr() noexcept { return *reinterpret_cast<Header*>(base_); }
   std::uint64_t id() const noexcept { return id_; }
+  // The region's backing file, kept open only by buffered std::string channels (values longer
+  // than a ring entry are parked in it past geo().total); -1 otherwise.
+  int value_fd() const noexcept { return value_fd_; }
 
   SlotHead& slot(std::uint32_t i) noexcept {
     return *reinterpret_cast<SlotHead*>(base_ + geo_.slots_off + i * geo_.slot_stride);
@@ -74,10 +77,14 @@ class Region {
  private:
   Region(unsigned char* base, Geometry geo);
   static unsigned char* map(int fd, std::size_t bytes);
+  static bool keeps_value_file(std::uint32_t elem_size, std::size_t capacity) {
+    return elem_size == 0 && capacity > 0;
+  }
   void init(Shape, Site);
   unsigned char* base_;
   Geometry geo_;
   std::uint64_t id_ = 0;
+  int value_fd_ = -1;
 };
 
 // "/ceramic.<name>" after validating name; throws ChannelError with the reason.
