@@ -1,0 +1,207 @@
+#include "slots.hpp"
+
+#include <immintrin.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "futex.hpp"
+#include "large_value.hpp"
+#include "transfer.hpp"
+#include "wait.hpp"
+
+namespace ceramic::detail {
+
+void corrupt(const char* what) {
+  throw ChannelError(std::string("ceramic: channel state corrupt: ") + what);
+}
+
+void repair_locked(Region& r) noexcept;
+
+// ---- lock ---------------------------------------------------------------------------------
+
+void lock(Region& r) {
+  pthread_mutex_t& m = r.hdr().l.lock;
+  int rc = EBUSY;
+  // Critical sections are a few hundred nanoseconds: spin briefly before sleeping in the kernel.
+  for (int i = 0; i < 64 && rc == EBUSY; ++i) {
+    rc = pthread_mutex_trylock(&m);
+    if (rc == EBUSY) _mm_pause();
+  }
+  if (rc == EBUSY) rc = pthread_mutex_lock(&m);
+  if (rc == EOWNERDEAD) {
+    repair_locked(r);
+    pthread_mutex_consistent(&m);
+    rc = 0;
+  }
+  if (rc != 0) {
+    throw ChannelError(std::string("ceramic: channel lock unusable: ") + std::strerror(rc));
+  }
+}
+
+void unlock(Region& r) noexcept { pthread_mutex_unlock(&r.hdr().l.lock); }
+
+
+
+// ---- queues (lock) ------------------------------------------------------------------------
+
+void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept {
+  r.mask(k, i / 64) |= std::uint64_t{1} << (i % 64);
+}
+void clear_bit(Region& r, SlotKind k, std::uint32_t i) noexcept {
+  r.mask(k, i / 64) &= ~(std::uint64_t{1} << (i % 64));
+}
+
+bool closed_locked(Region& r) noexcept { return (r.hdr().l.flags & kClosedFlag) != 0; }
+
+// Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
+bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
+  SlotHead& s = r.slot(i);
+  int rc = pthread_mutex_trylock(&s.owner);
+  if (rc == EBUSY) return false;
+  if (rc == EOWNERDEAD) pthread_mutex_consistent(&s.owner);
+  if (rc != 0 && rc != EOWNERDEAD) return false;
+  // A dead sender's parked value was never sent: release it.
+  std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
+  if (s.kind == kSendKind && st != kDone && r.geo().capacity > 0 && s.len > r.geo().inline_bytes) {
+    drop_parked(r, r.tail(i).ref.spill, s.len);
+  }
+  clear_bit(r, kSendKind, i);
+  clear_bit(r, kRecvKind, i);
+  s.state.store(kFree, std::memory_order_release);
+  pthread_mutex_unlock(&s.owner);
+  return true;
+}
+
+// The previous lock holder died inside a critical section. Every update it could have left
+// half-done is recomputed from the slots (invariant I1) or was a single store (ring_state).
+void repair_locked(Region& r) noexcept {
+  const Geometry& g = r.geo();
+  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+    r.mask(kSendKind, w) = 0;
+    r.mask(kRecvKind, w) = 0;
+  }
+  for (std::uint32_t i = 0; i < g.slot_count; ++i) {
+    SlotHead& s = r.slot(i);
+    std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
+    if (st == kFree) continue;
+    if (!owner_alive(s.owner) && reclaim_locked(r, i)) continue;
+    if (st == kWaiting && (s.kind == kSendKind || s.kind == kRecvKind)) {
+      set_bit(r, static_cast<SlotKind>(s.kind), i);
+    }
+  }
+  std::uint64_t rs = r.hdr().r.ring_state;
+  auto head = static_cast<std::uint32_t>(rs);
+  auto count = static_cast<std::uint32_t>(rs >> 32);
+  if (g.capacity == 0 ? rs != 0 : (head >= g.capacity || count > g.capacity)) {
+    r.hdr().r.ring_state = 0;  // corrupt beyond repair: the buffered values are lost
+  }
+}
+
+// Removes and returns the longest-waiting live slot of kind k, or kNone. Dead waiters met on
+// the way are freed.
+std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept {
+  const Geometry& g = r.geo();
+  for (;;) {
+    std::uint32_t best = kNone;
+    std::uint32_t best_ticket = 0;
+    unsigned seen = 0;
+    for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+      std::uint64_t m = r.mask(k, w);
+      while (m != 0) {
+        std::uint32_t i = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(m));
+        m &= m - 1;
+        if (i >= g.slot_count) {  // a scribbled mask word: drop the bit
+          clear_bit(r, k, i);
+          continue;
+        }
+        if (seen++ == 0) {
+          best = i;
+          continue;
+        }
+        if (seen == 2) best_ticket = r.tail(best).ticket;
+        std::uint32_t t = r.tail(i).ticket;
+        if (static_cast<std::int32_t>(t - best_ticket) < 0) {
+          best = i;
+          best_ticket = t;
+        }
+      }
+    }
+    if (best == kNone) return kNone;
+    clear_bit(r, k, best);
+    SlotHead& s = r.slot(best);
+    if ((s.state.load(std::memory_order_relaxed) & kStateMask) == kWaiting && s.kind == k &&
+        owner_alive(s.owner)) {
+      return best;
+    }
+    reclaim_locked(r, best);
+  }
+}
+
+thread_local std::uint32_t t_slot_hint = 0;
+
+// Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
+// are in use by live threads.
+std::uint32_t reserve_locked(Region& r, SlotKind k) noexcept {
+  const Geometry& g = r.geo();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t j = 0; j < g.slot_count; ++j) {
+      std::uint32_t i = (t_slot_hint + j) % g.slot_count;
+      SlotHead& s = r.slot(i);
+      if ((s.state.load(std::memory_order_acquire) & kStateMask) != kFree) {
+        // Second pass: slots left behind by threads that died outside the lock.
+        if (pass == 0 || owner_alive(s.owner) || !reclaim_locked(r, i)) continue;
+      }
+      int rc = pthread_mutex_trylock(&s.owner);
+      if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&s.owner);
+      } else if (rc != 0) {
+        continue;  // its previous owner is between storing kFree and unlocking
+      }
+      s.state.store(kReserved, std::memory_order_relaxed);
+      s.kind = k;
+      s.len = 0;
+      SlotTail& t = r.tail(i);
+      // Atomic: a partner watching this slot's liveness reads it without the lock.
+      __atomic_store_n(&t.ticket, r.hdr().l.next_ticket++, __ATOMIC_RELEASE);
+      t.pid = self_pid();
+      t.tid = self_tid();
+      t.ref = ValueRef{};
+      t_slot_hint = i;
+      return i;
+    }
+  }
+  return kNone;
+}
+
+// Owner only, after the slot has left every queue. No lock needed: reserve_locked takes a
+// slot only once its state is kFree and its owner mutex is free.
+void release_slot(Region& r, std::uint32_t i) noexcept {
+  SlotHead& s = r.slot(i);
+  s.state.store(kFree, std::memory_order_release);
+  pthread_mutex_unlock(&s.owner);
+  SlotWaitLine& w = r.hdr().w;
+  if (w.waiting.load(std::memory_order_seq_cst) != 0) {
+    w.gen.fetch_add(1, std::memory_order_release);
+    futex_wake(w.gen, INT32_MAX);
+  }
+}
+
+// All slots are taken by live waiters: drop the lock, wait for one to be freed (bounded
+// slice: a lost wake-up costs at most a millisecond), and let the caller retry.
+void wait_for_free_slot(Region& r, Guard& guard, Deadline d) {
+  SlotWaitLine& w = r.hdr().w;
+  w.waiting.fetch_add(1, std::memory_order_seq_cst);
+  std::uint32_t gen = w.gen.load(std::memory_order_acquire);
+  guard.release();
+  futex_wait(w.gen, gen, std::min(d, now_ns() + 1'000'000));
+  w.waiting.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+// Stores a completing state; returns whether the owner must be woken (after the unlock).
+bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept {
+  return (s.state.exchange(st, std::memory_order_acq_rel) & kSleeper) != 0;
+}
+void wake(SlotHead& s) noexcept { futex_wake(s.state, 1); }
+
+}  // namespace ceramic::detail

@@ -1,0 +1,71 @@
+// ceramic — the slot and queue machinery of a channel (see layout.hpp for the states).
+//
+// Locking contract: the channel lock (LockLine::lock, a robust process-shared mutex) protects
+// the queues (mask words), the ring, the closed flag, tickets, and every transition of a slot
+// that another thread can observe through a queue. Functions named *_locked require it held.
+// A slot's liveness is its owner mutex: the kernel marks a robust mutex FUTEX_OWNER_DIED when
+// its owner dies, so a dead lock holder, a dead waiter and a dead partner of a large transfer
+// are all detected exactly, with no polling of pids.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "ceramic/detail/channel.hpp"
+#include "layout.hpp"
+#include "region.hpp"
+
+namespace ceramic::detail {
+
+inline constexpr std::uint32_t kClosedFlag = 1;
+inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+// Throws ChannelError: the shared state contradicts itself (a peer scribbled on it).
+[[noreturn]] void corrupt(const char* what);
+
+// Takes the channel lock; repairs the channel first if its previous holder died.
+void lock(Region& r);
+void unlock(Region& r) noexcept;
+
+// Holds the channel lock for a scope; release() drops it early.
+class Guard {
+ public:
+  explicit Guard(Region& r) : r_(r) { lock(r_); }
+  ~Guard() {
+    if (held_) unlock(r_);
+  }
+  void release() noexcept {
+    unlock(r_);
+    held_ = false;
+  }
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+
+ private:
+  Region& r_;
+  bool held_ = true;
+};
+
+void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
+void clear_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
+bool closed_locked(Region& r) noexcept;
+
+// Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
+bool reclaim_locked(Region& r, std::uint32_t i) noexcept;
+// Removes and returns the longest-waiting live slot of kind k, or kNone. Dead waiters met on
+// the way are freed.
+std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept;
+// Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
+// are in use by live threads.
+std::uint32_t reserve_locked(Region& r, SlotKind k) noexcept;
+// Owner only, once the slot has left every queue; no lock needed.
+void release_slot(Region& r, std::uint32_t i) noexcept;
+// All slots are taken: drops the lock and waits (bounded) for one to be freed; the caller
+// retries its operation.
+void wait_for_free_slot(Region& r, Guard& guard, Deadline d);
+
+// Stores a completing state; returns whether the owner must be woken (after the unlock).
+bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept;
+void wake(SlotHead& s) noexcept;
+
+}  // namespace ceramic::detail

@@ -1,0 +1,202 @@
+#include "transfer.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "large_value.hpp"
+#include "slots.hpp"
+#include "wait.hpp"
+
+namespace ceramic::detail {
+
+std::uint64_t checked_len(std::uint64_t len, const Geometry& g, bool may_be_large) {
+  if (g.elem_size != 0 && len != g.elem_size) corrupt("value length does not match the type");
+  if (len > kMaxValueBytes) corrupt("value length out of range");
+  if (!may_be_large && len > g.inline_bytes) corrupt("inline value longer than its slot");
+  return len;
+}
+
+void* prepare(Sink sink, std::size_t len) {
+  void* p = sink.prepare(sink.ctx, len);
+  if (p == nullptr && len != 0) corrupt("value of unexpected length");
+  return p;
+}
+
+std::uint64_t next_spill_id() noexcept {
+  static std::atomic<std::uint32_t> counter{0};
+  return (static_cast<std::uint64_t>(self_pid()) << 32) |
+         counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---- parked values (buffered std::string channels) ----------------------------------------
+
+std::uint64_t parked_offset(Region& r, std::uint64_t ref, std::size_t len) {
+  if (r.value_fd() < 0) corrupt("parked value in a channel without a value file");
+  std::uint64_t off = ref - 1;
+  if (ref == 0 || off > (std::uint64_t{1} << 60) || len > kMaxValueBytes) {
+    corrupt("parked value reference out of range");
+  }
+  return r.geo().total + off;
+}
+
+std::uint64_t park(Region& r, const void* data, std::size_t len) {
+  std::uint64_t off;
+  {
+    Guard g(r);
+    off = r.hdr().r.heap_top;
+    r.hdr().r.heap_top = off + (len + kParkAlign - 1) / kParkAlign * kParkAlign;
+  }
+  park_write(r.value_fd(), r.geo().total + off, data, len);
+  return off + 1;
+}
+
+void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink) {
+  std::uint64_t at = parked_offset(r, ref, len);
+  bool ok = park_read(r.value_fd(), at, len, prepare(sink, len));
+  park_release(r.value_fd(), at, len);
+  if (!ok) corrupt("parked value missing");
+}
+
+void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
+  if (ref == 0 || r.value_fd() < 0) return;
+  try {
+    park_release(r.value_fd(), parked_offset(r, ref, len), len);
+  } catch (const ChannelError&) {
+    // a corrupt reference: nothing of ours to release
+  }
+}
+
+// ---- large values: the receiver's side ----------------------------------------------------
+
+namespace {
+
+// Marks the sender's slot kDone if it is still the slot we pulled from.
+void complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
+  Guard g(r);
+  SlotHead& s = r.slot(src);
+  std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
+  if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady)) return;
+  bool w = set_state_locked(s, kDone);
+  g.release();
+  if (w) wake(s);
+}
+
+void forget_sender(Region& r, std::uint32_t src) {
+  Guard g(r);
+  if (!owner_alive(r.slot(src).owner)) reclaim_locked(r, src);
+}
+
+}  // namespace
+
+PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
+  const std::uint32_t src = ref.src_slot;
+  if (src >= r.geo().slot_count) corrupt("sender slot out of range");
+  SlotHead& s = r.slot(src);
+  Partner sender{&s.owner, &r.tail(src).ticket, ref.src_ticket};
+  void* dst = prepare(sink, len);
+  PullResult res = pull_value(ref.src_pid, ref.addr, len, dst);
+  if (res == PullResult::ok) {
+    complete_sender(r, src, ref.src_ticket);
+    return PullEnd::ok;
+  }
+  if (!sender.alive()) {
+    forget_sender(r, src);
+    return PullEnd::sender_died;
+  }
+  // We may not read the sender's memory (ptrace restrictions): ask it to spill the value.
+  publish_state(s.state, kSpillReq);
+  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed ||
+      (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
+    forget_sender(r, src);
+    return PullEnd::sender_died;
+  }
+  std::uint64_t spill = r.tail(src).ref.spill;
+  if (!spill_read(spill_name(r.id(), spill), len, dst)) {
+    if (!sender.alive()) {
+      forget_sender(r, src);
+      return PullEnd::sender_died;
+    }
+    corrupt("spilled value missing");
+  }
+  complete_sender(r, src, ref.src_ticket);
+  return PullEnd::ok;
+}
+
+Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
+                   std::uint64_t spill);
+
+Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
+                   std::uint64_t spill) {
+  SlotHead& s = r.slot(me);
+  std::uint64_t fallback_spill = 0;
+  auto cleanup = [&] {
+    if (fallback_spill != 0) spill_discard(spill_name(r.id(), fallback_spill));
+  };
+  for (;;) {
+    std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
+    switch (st) {
+      case kWaiting: {
+        if (wait_state(s.state, kWaiting, d) != WaitEnd::deadline) continue;
+        Guard g(r);
+        if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
+        clear_bit(r, kSendKind, me);
+        g.release();
+        release_slot(r, me);
+        drop_parked(r, spill, len);
+        return Status::timeout;
+      }
+      case kDone:
+        release_slot(r, me);
+        cleanup();
+        return Status::ok;
+      case kClosed:
+        release_slot(r, me);
+        drop_parked(r, spill, len);
+        return Status::closed;
+      case kPulling:
+      case kSpillReady: {
+        const ValueRef ref = r.tail(me).ref;
+        if (ref.puller_slot >= r.geo().slot_count) corrupt("puller slot out of range");
+        Partner puller{&r.slot(ref.puller_slot).owner, &r.tail(ref.puller_slot).ticket,
+                       ref.puller_ticket};
+        // The receiver copies at several GB/s: spin through the copy (len / 4 GB/s, at most
+        // 2 ms) rather than pay a wake-up at its end, unless spinning has not been paying.
+        std::int64_t copy_ns = std::min<std::int64_t>(static_cast<std::int64_t>(len / 4), 2'000'000);
+        if (wait_state(s.state, st, kNoDeadline, &puller, copy_ns) != WaitEnd::partner_died) {
+          continue;
+        }
+        // The receiver died while reading our value: it was not delivered.
+        Guard g(r);
+        std::uint32_t now = s.state.load(std::memory_order_acquire) & kStateMask;
+        if (now == kDone) continue;
+        if (!owner_alive(r.slot(ref.puller_slot).owner)) reclaim_locked(r, ref.puller_slot);
+        cleanup();
+        fallback_spill = 0;
+        if (d == kNoDeadline && spill == 0 && ref.addr != 0) {
+          // Queue again and wait for another receiver.
+          ValueRef& mref = r.tail(me).ref;
+          mref.puller_slot = 0;
+          mref.puller_ticket = 0;
+          mref.spill = 0;
+          move_state(s.state, kWaiting);
+          set_bit(r, kSendKind, me);
+          continue;
+        }
+        g.release();
+        release_slot(r, me);
+        return Status::peer_died;
+      }
+      case kSpillReq: {
+        fallback_spill = next_spill_id();
+        spill_write(spill_name(r.id(), fallback_spill), data, len);
+        r.tail(me).ref.spill = fallback_spill;
+        publish_state(s.state, kSpillReady);  // pairs with the puller's acquire of the state
+        continue;
+      }
+      default:
+        corrupt("unexpected sender slot state");
+    }
+  }
+}
+
+}  // namespace ceramic::detail
