@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 
 #include "ceramic/detail/channel.hpp"
 #include "futex.hpp"
@@ -122,26 +123,57 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   const bool large = len > geo.inline_bytes;
   // Buffered channels park long values in their value file before queueing them.
   const std::uint64_t spill = large && geo.capacity > 0 ? park(r, data, len) : 0;
-  auto drop_spill = [&] { drop_parked(r, spill, len); };
   const bool traced = observed();
   bool blocked = false;
+  pid_t peer = 0;
+  auto finish = [&](Status st) {
+    if (st != Status::ok) drop_parked(r, spill, len);
+    // A select's poll (d == 0) that finds nothing is not an event; closed/peer_died only
+    // end a wait if there was one.
+    if (!traced || (st == Status::timeout && d == 0) ||
+        (!blocked && (st == Status::closed || st == Status::peer_died))) {
+      return st;
+    }
+    hooks::Event e = st == Status::ok        ? hooks::Event::rendezvous
+                     : st == Status::timeout ? hooks::Event::timeout
+                                             : hooks::Event::unblock;
+    auto rec = record(e, hooks::Op::send, id(), site);
+    rec.peer = peer;
+    rec.value = static_cast<std::int64_t>(st);
+    emit(rec);
+    return st;
+  };
+  // After a wait on our own slot: done, or go round again.
+  auto after_wait = [&](End e) -> std::optional<Status> {
+    switch (e) {
+      case End::ok: return Status::ok;
+      case End::closed: return Status::closed;
+      case End::timeout: return Status::timeout;
+      case End::peer_died:
+        if (d != kNoDeadline) return Status::peer_died;
+        return std::nullopt;
+      case End::retry: return std::nullopt;
+    }
+    return std::nullopt;
+  };
 
   for (;;) {
     Guard g(r);
     if (closed_locked(r)) {
       g.release();
-      drop_spill();
-      return Status::closed;
+      return finish(Status::closed);
     }
 
     // 1. A receiver is waiting: hand the value to it.
     if (std::uint32_t ri = dequeue_locked(r, kRecvKind); ri != kNone) {
       // Hot path: a small value touches only the lock line and the receiver's first slot line;
-      // the slot's tail (another line) is read or written only for long values and tracing.
+      // the slot's tail (another line) is read or written only for long values, selects and
+      // tracing.
       SlotHead& rs = r.slot(ri);
       ValueRef& rref = r.tail(ri).ref;  // zeroed by reserve_locked
-      pid_t peer = traced ? r.tail(ri).pid : 0;
-      if (!large || spill != 0) {
+      if (traced) peer = r.tail(ri).pid;
+      const bool to_select = (rs.kind & kSelectFlag) != 0;
+      if (!to_select && (!large || spill != 0)) {
         rs.len = len;
         if (traced) rref.src_pid = self_pid();
         if (large) {
@@ -152,14 +184,10 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
         bool w = set_state_locked(rs, kDone);
         g.release();
         if (w) wake(rs);
-        if (traced) {
-          auto rec = record(hooks::Event::rendezvous, hooks::Op::send, id(), site);
-          rec.peer = peer;
-          emit(rec);
-        }
-        return Status::ok;
+        return finish(Status::ok);
       }
-      // Large and unbuffered: offer it; the receiver pulls it from our memory.
+      // A select (which must choose), or a large unbuffered value (which the receiver pulls):
+      // we wait on a slot of our own for the outcome.
       std::uint32_t me = reserve_locked(r, kSendKind);
       if (me == kNone) {
         set_bit(r, kRecvKind, ri);  // give the receiver back its place
@@ -173,23 +201,21 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       mref.puller_slot = ri;
       mref.puller_ticket = r.tail(ri).ticket;
       rs.len = len;
-      rref.addr = reinterpret_cast<std::uint64_t>(data);
       rref.src_pid = self_pid();
       rref.src_slot = me;
       rref.src_ticket = r.tail(me).ticket;
-      bool w = set_state_locked(rs, kLargeOffer);
+      if (!large) {
+        std::memcpy(r.slot_data(ri), data, len);
+      } else if (spill != 0) {
+        rref.spill = spill;
+      } else {
+        rref.addr = reinterpret_cast<std::uint64_t>(data);
+      }
+      bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
       if (w) wake(rs);
-      Status st = Status::ok;
-      // wait_sender handles kPulling / kSpillReq / kDone exactly as for a queued sender.
-      st = wait_sender(r, me, d, data, len, 0);
-      if (st == Status::ok && traced) {
-        auto rec = record(hooks::Event::rendezvous, hooks::Op::send, id(), site);
-        rec.peer = peer;
-        emit(rec);
-      }
-      if (st == Status::peer_died && d == kNoDeadline) continue;
-      return st;
+      if (auto st = after_wait(wait_sender(r, me, d, data, len, spill))) return finish(*st);
+      continue;
     }
 
     // 2. Room in the buffer.
@@ -205,17 +231,14 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
         if (!large) std::memcpy(r.entry_data(idx), data, len);
         r.hdr().r.ring_state = (static_cast<std::uint64_t>(count + 1) << 32) | head;
         g.release();
-        if (traced) emit(record(hooks::Event::rendezvous, hooks::Op::send, id(), site));
-        return Status::ok;
+        return finish(Status::ok);
       }
     }
 
     // 3. Wait in the send queue.
     if (d != kNoDeadline && now_ns() >= d) {
       g.release();
-      drop_spill();
-      if (traced) emit(record(hooks::Event::timeout, hooks::Op::send, id(), site));
-      return Status::timeout;
+      return finish(Status::timeout);
     }
     std::uint32_t me = reserve_locked(r, kSendKind);
     if (me == kNone) {
@@ -243,15 +266,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       emit(rec);
     }
     blocked = true;
-    Status st = wait_sender(r, me, d, data, len, spill);
-    if (traced) {
-      auto rec = record(st == Status::ok ? hooks::Event::rendezvous : hooks::Event::unblock,
-                        hooks::Op::send, id(), site);
-      rec.value = static_cast<std::int64_t>(st);
-      emit(rec);
-    }
-    if (st == Status::peer_died && d == kNoDeadline) continue;
-    return st;
+    if (auto st = after_wait(wait_sender(r, me, d, data, len, spill))) return finish(*st);
   }
 }
 
@@ -260,15 +275,34 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
   const Geometry& geo = r.geo();
   const bool traced = observed();
   bool blocked = false;
-  auto done = [&](Status st, pid_t peer) {
-    if (traced) {
-      auto rec = record(st == Status::ok ? hooks::Event::rendezvous : hooks::Event::unblock,
-                        hooks::Op::recv, id(), site);
-      rec.peer = peer;
-      rec.value = static_cast<std::int64_t>(st);
-      emit(rec);
+  pid_t peer = 0;
+  auto finish = [&](Status st) {
+    // A select's poll (d == 0) that finds nothing is not an event; closed/peer_died only
+    // end a wait if there was one.
+    if (!traced || (st == Status::timeout && d == 0) ||
+        (!blocked && (st == Status::closed || st == Status::peer_died))) {
+      return st;
     }
+    hooks::Event e = st == Status::ok        ? hooks::Event::rendezvous
+                     : st == Status::timeout ? hooks::Event::timeout
+                                             : hooks::Event::unblock;
+    auto rec = record(e, hooks::Op::recv, id(), site);
+    rec.peer = peer;
+    rec.value = static_cast<std::int64_t>(st);
+    emit(rec);
     return st;
+  };
+  auto after_wait = [&](End e) -> std::optional<Status> {
+    switch (e) {
+      case End::ok: return Status::ok;
+      case End::closed: return Status::closed;
+      case End::timeout: return Status::timeout;
+      case End::peer_died:
+        if (d != kNoDeadline) return Status::peer_died;
+        return std::nullopt;
+      case End::retry: return std::nullopt;
+    }
+    return std::nullopt;
   };
 
   for (;;) {
@@ -287,44 +321,73 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         if (spill == 0) std::memcpy(prepare(sink, len), r.entry_data(head), len);
         head = (head + 1) % geo.capacity;
         --count;
-        pid_t peer = 0;
-        std::uint32_t si = dequeue_locked(r, kSendKind);
-        bool w = false;
-        if (si != kNone) {
+        std::uint32_t moved = kNone;
+        for (std::uint32_t si; (si = dequeue_locked(r, kSendKind)) != kNone;) {
           SlotHead& ss = r.slot(si);
+          if (ss.kind & kSelectFlag) {
+            // A select must choose for itself: tell it there is room now.
+            if (set_state_locked(ss, kNudged)) wake(ss);
+            continue;
+          }
           std::uint32_t idx = (head + count) % geo.capacity;
           RingEntry& ne = r.entry(idx);
           ne.len = checked_len(ss.len, geo, true);
           ne.spill = ne.len > geo.inline_bytes ? r.tail(si).ref.spill : 0;
-          if (ne.len > geo.inline_bytes && ne.spill == 0) corrupt("long buffered value not spilled");
+          if (ne.len > geo.inline_bytes && ne.spill == 0) corrupt("long buffered value not parked");
           if (ne.spill == 0) std::memcpy(r.entry_data(idx), r.slot_data(si), ne.len);
           ++count;
           if (traced) peer = r.tail(si).pid;
-          w = set_state_locked(ss, kDone);
+          moved = si;
+          break;
         }
+        bool w = moved != kNone && set_state_locked(r.slot(moved), kDone);
         r.hdr().r.ring_state = (static_cast<std::uint64_t>(count) << 32) | head;
         g.release();
-        if (w) wake(r.slot(si));
+        if (w) wake(r.slot(moved));
         if (spill != 0) unpark(r, spill, len, sink);
-        return done(Status::ok, peer);
+        return finish(Status::ok);
       }
     }
 
     // 2. A sender is waiting: take its value.
     if (std::uint32_t si = dequeue_locked(r, kSendKind); si != kNone) {
       SlotHead& ss = r.slot(si);
+      if (traced) peer = r.tail(si).pid;
+      if (ss.kind & kSelectFlag) {
+        // Propose to the select and wait on a slot of our own for its answer.
+        std::uint32_t me = reserve_locked(r, kRecvKind);
+        if (me == kNone) {
+          set_bit(r, kSendKind, si);
+          wait_for_free_slot(r, g, d);
+          continue;
+        }
+        SlotHead& ms = r.slot(me);
+        ValueRef& mref = r.tail(me).ref;
+        mref.src_slot = si;
+        mref.src_ticket = r.tail(si).ticket;
+        ms.state.store(kProposed, std::memory_order_relaxed);
+        ValueRef& sref = r.tail(si).ref;
+        sref.puller_slot = me;
+        sref.puller_ticket = r.tail(me).ticket;
+        bool w = set_state_locked(ss, kOffered);
+        g.release();
+        if (w) wake(ss);
+        if (auto st = after_wait(wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
+          return finish(*st);
+        }
+        continue;
+      }
       std::size_t len = checked_len(ss.len, geo, true);
       const bool long_value = len > geo.inline_bytes;
       const ValueRef ref = long_value ? r.tail(si).ref : ValueRef{};
-      pid_t peer = traced ? r.tail(si).pid : 0;
       if (long_value && ref.addr == 0 && ref.spill == 0) corrupt("long value without a source");
-      if (ref.addr == 0) {  // inline or spilled
+      if (ref.addr == 0) {  // inline or parked
         if (!long_value) std::memcpy(prepare(sink, len), r.slot_data(si), len);
         bool w = set_state_locked(ss, kDone);
         g.release();
         if (w) wake(ss);
         if (ref.spill != 0) unpark(r, ref.spill, len, sink);
-        return done(Status::ok, peer);
+        return finish(Status::ok);
       }
       // Large: pull it from the sender's memory. Our own slot proves to the sender that we live.
       std::uint32_t me = reserve_locked(r, kRecvKind);
@@ -340,29 +403,27 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       g.release();
       PullEnd pe = pull_large(r, ref, len, sink);
       release_slot(r, me);
-      if (pe == PullEnd::ok) return done(Status::ok, peer);
-      if (d != kNoDeadline) return done(Status::peer_died, peer);
+      if (pe == PullEnd::ok) return finish(Status::ok);
+      if (d != kNoDeadline) return finish(Status::peer_died);
       continue;
     }
 
     if (closed_locked(r)) {
       g.release();
-      return done(Status::closed, 0);
+      return finish(Status::closed);
     }
 
     // 3. Wait in the receive queue.
     if (d != kNoDeadline && now_ns() >= d) {
       g.release();
-      if (traced) emit(record(hooks::Event::timeout, hooks::Op::recv, id(), site));
-      return Status::timeout;
+      return finish(Status::timeout);
     }
     std::uint32_t me = reserve_locked(r, kRecvKind);
     if (me == kNone) {
       wait_for_free_slot(r, g, d);
       continue;
     }
-    SlotHead& ms = r.slot(me);
-    ms.state.store(kWaiting, std::memory_order_relaxed);
+    r.slot(me).state.store(kWaiting, std::memory_order_relaxed);
     set_bit(r, kRecvKind, me);
     g.release();
     if (traced && !blocked) {
@@ -371,60 +432,8 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       emit(rec);
     }
     blocked = true;
-
-    for (;;) {
-      std::uint32_t st = ms.state.load(std::memory_order_acquire) & kStateMask;
-      if (st == kWaiting) {
-        if (wait_state(ms.state, kWaiting, d) != WaitEnd::deadline) continue;
-        Guard g2(r);
-        if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
-        clear_bit(r, kRecvKind, me);
-        g2.release();
-        release_slot(r, me);
-        if (traced) emit(record(hooks::Event::timeout, hooks::Op::recv, id(), site));
-        return Status::timeout;
-      }
-      const bool long_value = st == kLargeOffer || (st == kDone && ms.len > geo.inline_bytes);
-      const ValueRef ref = long_value || traced ? r.tail(me).ref : ValueRef{};
-      if (st == kDone) {
-        std::size_t len = checked_len(ms.len, geo, ref.spill != 0);
-        if (ref.spill == 0) {
-          std::memcpy(prepare(sink, len), r.slot_data(me), len);
-          release_slot(r, me);
-        } else {
-          release_slot(r, me);
-          unpark(r, ref.spill, len, sink);
-        }
-        return done(Status::ok, ref.src_pid);
-      }
-      if (st == kClosed) {
-        release_slot(r, me);
-        return done(Status::closed, 0);
-      }
-      if (st == kLargeOffer) {
-        std::size_t len = checked_len(ms.len, geo, true);
-        PullEnd pe = pull_large(r, ref, len, sink);
-        if (pe == PullEnd::ok) {
-          release_slot(r, me);
-          return done(Status::ok, ref.src_pid);
-        }
-        // The sender died mid-transfer: nothing was received.
-        if (d != kNoDeadline) {
-          release_slot(r, me);
-          return done(Status::peer_died, ref.src_pid);
-        }
-        Guard g2(r);
-        r.tail(me).ref = ValueRef{};
-        if (closed_locked(r)) {
-          g2.release();
-          release_slot(r, me);
-          return done(Status::closed, 0);
-        }
-        move_state(ms.state, kWaiting);
-        set_bit(r, kRecvKind, me);
-        continue;
-      }
-      corrupt("unexpected receiver slot state");
+    if (auto st = after_wait(wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
+      return finish(*st);
     }
   }
 }

@@ -41,6 +41,20 @@
 // Only the owner frees a slot, and only after it has been dequeued, so a slot is never
 // reached through a mask after it was freed (I1).
 //
+// SELECT. A selecting thread queues one slot per case (kind | kSelectFlag), in each case's
+// channel, and sleeps on all of them (futex_waitv). A partner that dequeues a select slot S
+// cannot complete it: another case may be completing at the same moment in a channel it
+// cannot lock. It proposes instead, under S's channel lock, and waits on a slot P of its own:
+//   sender:   value into S (inline; or ValueRef addr/spill), S.ref.src_slot/ticket = P,
+//             P: kReserved -> kPulling (puller = S),      S: kWaiting -> kOffered
+//   receiver: S.ref.puller_slot/ticket = P,
+//             P: kReserved -> kProposed (src = S),       S: kWaiting -> kOffered
+// The selecting thread withdraws all its slots, accepts at most one offer and declines the
+// rest (P -> kDeclined: the proposer retries with its value intact). Accepting completes P
+// like any partner would (kDone, or kLargeOffer / a pull for long values). A receiver that
+// moves a queued sender into a buffered channel's ring nudges a select slot instead
+// (kWaiting -> kNudged): the select polls again and finds the room.
+//
 // MEMORY ORDERING
 //   - Everything written under the channel lock is published by the lock's release.
 //   - Slot::state stores that complete an operation (kDone, kClosed, kLargeOffer, kSpillReady)
@@ -79,11 +93,17 @@ enum SlotState : std::uint32_t {
   kSpillReq = 6,
   kSpillReady = 7,
   kLargeOffer = 8,
+  kOffered = 9,    // select slot: a partner proposes (see "SELECT" above)
+  kProposed = 10,  // a receiver's own slot while it proposes to a select's send slot
+  kDeclined = 11,  // a proposer's slot: the select chose another case; retry
+  kNudged = 12,    // select slot: its buffered channel has room now; the select polls again
 };
 inline constexpr std::uint32_t kSleeper = 1u << 31;
 inline constexpr std::uint32_t kStateMask = ~kSleeper;
 
 enum SlotKind : std::uint32_t { kSendKind = 1, kRecvKind = 2 };
+inline constexpr std::uint32_t kKindMask = 3;
+inline constexpr std::uint32_t kSelectFlag = 4;  // or-ed into SlotHead::kind by select
 
 // Header. Written once by the creator before kMagic is published (release); read-only after.
 struct HeaderInfo {

@@ -63,7 +63,8 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   if (rc != 0 && rc != EOWNERDEAD) return false;
   // A dead sender's parked value was never sent: release it.
   std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
-  if (s.kind == kSendKind && st != kDone && r.geo().capacity > 0 && s.len > r.geo().inline_bytes) {
+  if ((s.kind & kKindMask) == kSendKind && st != kDone && r.geo().capacity > 0 &&
+      s.len > r.geo().inline_bytes) {
     drop_parked(r, r.tail(i).ref.spill, s.len);
   }
   clear_bit(r, kSendKind, i);
@@ -86,8 +87,9 @@ void repair_locked(Region& r) noexcept {
     std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
     if (st == kFree) continue;
     if (!owner_alive(s.owner) && reclaim_locked(r, i)) continue;
-    if (st == kWaiting && (s.kind == kSendKind || s.kind == kRecvKind)) {
-      set_bit(r, static_cast<SlotKind>(s.kind), i);
+    std::uint32_t kind = s.kind & kKindMask;
+    if (st == kWaiting && (kind == kSendKind || kind == kRecvKind)) {
+      set_bit(r, static_cast<SlotKind>(kind), i);
     }
   }
   std::uint64_t rs = r.hdr().r.ring_state;
@@ -130,8 +132,8 @@ std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept {
     if (best == kNone) return kNone;
     clear_bit(r, k, best);
     SlotHead& s = r.slot(best);
-    if ((s.state.load(std::memory_order_relaxed) & kStateMask) == kWaiting && s.kind == k &&
-        owner_alive(s.owner)) {
+    if ((s.state.load(std::memory_order_relaxed) & kStateMask) == kWaiting &&
+        (s.kind & kKindMask) == k && owner_alive(s.owner)) {
       return best;
     }
     reclaim_locked(r, best);
@@ -142,7 +144,7 @@ thread_local std::uint32_t t_slot_hint = 0;
 
 // Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
 // are in use by live threads.
-std::uint32_t reserve_locked(Region& r, SlotKind k) noexcept {
+std::uint32_t reserve_locked(Region& r, std::uint32_t k) noexcept {
   const Geometry& g = r.geo();
   for (int pass = 0; pass < 2; ++pass) {
     for (std::uint32_t j = 0; j < g.slot_count; ++j) {

@@ -57,7 +57,7 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept;
 std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept;
 // Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
 // are in use by live threads.
-std::uint32_t reserve_locked(Region& r, SlotKind k) noexcept;
+std::uint32_t reserve_locked(Region& r, std::uint32_t kind) noexcept;  // SlotKind | kSelectFlag
 // Owner only, once the slot has left every queue; no lock needed.
 void release_slot(Region& r, std::uint32_t i) noexcept;
 // All slots are taken: drops the lock and waits (bounded) for one to be freed; the caller

@@ -122,11 +122,20 @@ PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
   return PullEnd::ok;
 }
 
-Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                   std::uint64_t spill);
 
-Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                   std::uint64_t spill) {
+bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32_t st) {
+  if (p >= r.geo().slot_count) corrupt("proposer slot out of range");
+  SlotHead& s = r.slot(p);
+  std::uint32_t cur = s.state.load(std::memory_order_acquire) & kStateMask;
+  if (r.tail(p).ticket != ticket || (cur != kPulling && cur != kProposed) || !owner_alive(s.owner)) {
+    return false;
+  }
+  if (set_state_locked(s, st)) wake(s);
+  return true;
+}
+
+End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
+                std::uint64_t spill) {
   SlotHead& s = r.slot(me);
   std::uint64_t fallback_spill = 0;
   auto cleanup = [&] {
@@ -142,17 +151,18 @@ Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, st
         clear_bit(r, kSendKind, me);
         g.release();
         release_slot(r, me);
-        drop_parked(r, spill, len);
-        return Status::timeout;
+        return End::timeout;
       }
       case kDone:
         release_slot(r, me);
         cleanup();
-        return Status::ok;
+        return End::ok;
       case kClosed:
         release_slot(r, me);
-        drop_parked(r, spill, len);
-        return Status::closed;
+        return End::closed;
+      case kDeclined:
+        release_slot(r, me);
+        return End::retry;
       case kPulling:
       case kSpillReady: {
         const ValueRef ref = r.tail(me).ref;
@@ -165,15 +175,15 @@ Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, st
         if (wait_state(s.state, st, kNoDeadline, &puller, copy_ns) != WaitEnd::partner_died) {
           continue;
         }
-        // The receiver died while reading our value: it was not delivered.
+        // The receiver (or the select we proposed to) died before taking our value.
         Guard g(r);
         std::uint32_t now = s.state.load(std::memory_order_acquire) & kStateMask;
-        if (now == kDone) continue;
+        if (now != kPulling && now != kSpillReady) continue;
         if (!owner_alive(r.slot(ref.puller_slot).owner)) reclaim_locked(r, ref.puller_slot);
         cleanup();
         fallback_spill = 0;
         if (d == kNoDeadline && spill == 0 && ref.addr != 0) {
-          // Queue again and wait for another receiver.
+          // We were queued: queue again and wait for another receiver.
           ValueRef& mref = r.tail(me).ref;
           mref.puller_slot = 0;
           mref.puller_ticket = 0;
@@ -184,7 +194,7 @@ Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, st
         }
         g.release();
         release_slot(r, me);
-        return Status::peer_died;
+        return End::peer_died;
       }
       case kSpillReq: {
         fallback_spill = next_spill_id();
@@ -195,6 +205,86 @@ Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, st
       }
       default:
         corrupt("unexpected sender slot state");
+    }
+  }
+}
+
+End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer) {
+  const Geometry& geo = r.geo();
+  SlotHead& ms = r.slot(me);
+  for (;;) {
+    std::uint32_t st = ms.state.load(std::memory_order_acquire) & kStateMask;
+    switch (st) {
+      case kWaiting: {
+        if (wait_state(ms.state, kWaiting, d) != WaitEnd::deadline) continue;
+        Guard g(r);
+        if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
+        clear_bit(r, kRecvKind, me);
+        g.release();
+        release_slot(r, me);
+        return End::timeout;
+      }
+      case kDone: {
+        std::size_t len = checked_len(ms.len, geo, true);
+        if (len <= geo.inline_bytes) {
+          std::memcpy(prepare(sink, len), r.slot_data(me), len);
+          if (peer != nullptr) *peer = r.tail(me).ref.src_pid;  // another line: only if asked
+          release_slot(r, me);
+        } else {
+          const ValueRef ref = r.tail(me).ref;
+          if (peer != nullptr) *peer = ref.src_pid;
+          release_slot(r, me);
+          unpark(r, ref.spill, len, sink);
+        }
+        return End::ok;
+      }
+      case kClosed:
+        release_slot(r, me);
+        return End::closed;
+      case kDeclined:
+        release_slot(r, me);
+        return End::retry;
+      case kProposed: {
+        // We proposed to a select's send slot: wait for its answer while it lives.
+        const ValueRef ref = r.tail(me).ref;
+        if (ref.src_slot >= geo.slot_count) corrupt("select slot out of range");
+        Partner select{&r.slot(ref.src_slot).owner, &r.tail(ref.src_slot).ticket, ref.src_ticket};
+        if (wait_state(ms.state, kProposed, kNoDeadline, &select) != WaitEnd::partner_died) {
+          continue;
+        }
+        Guard g(r);
+        if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kProposed) continue;
+        if (!owner_alive(r.slot(ref.src_slot).owner)) reclaim_locked(r, ref.src_slot);
+        g.release();
+        release_slot(r, me);
+        return End::retry;
+      }
+      case kLargeOffer: {
+        const ValueRef ref = r.tail(me).ref;
+        if (peer != nullptr) *peer = ref.src_pid;
+        std::size_t len = checked_len(ms.len, geo, true);
+        if (pull_large(r, ref, len, sink) == PullEnd::ok) {
+          release_slot(r, me);
+          return End::ok;
+        }
+        // The sender died mid-transfer: nothing was received.
+        if (d != kNoDeadline) {
+          release_slot(r, me);
+          return End::peer_died;
+        }
+        Guard g(r);
+        r.tail(me).ref = ValueRef{};
+        if (closed_locked(r)) {
+          g.release();
+          release_slot(r, me);
+          return End::closed;
+        }
+        move_state(ms.state, kWaiting);
+        set_bit(r, kRecvKind, me);
+        continue;
+      }
+      default:
+        corrupt("unexpected receiver slot state");
     }
   }
 }

@@ -30,10 +30,23 @@ enum class PullEnd { ok, sender_died };
 // caller holds a slot of its own, the sender's proof that the puller lives.
 PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink);
 
-// The sender's wait on its own slot `me`: queued (kWaiting), or offering a large value
-// (kPulling, kSpillReq, kSpillReady). Releases the slot before returning. Returns peer_died if
-// the receiver pulling our value died (the value was not delivered; `send` retries).
-Status wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                   std::uint64_t spill);
+// How a wait on one's own slot ended. retry: a select declined our proposal, or the select we
+// proposed to died; nothing was transferred, try the operation again.
+enum class End { ok, closed, timeout, peer_died, retry };
+
+// The sender's wait on its own slot `me`: queued (kWaiting), offering a large value or
+// proposing to a select (kPulling, kSpillReq, kSpillReady). Releases the slot before returning.
+// peer_died: the receiver pulling our value died (not delivered). Never drops `spill`: the
+// caller still owns a parked value unless the result is ok.
+End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
+                std::uint64_t spill);
+
+// The receiver's wait on its own slot `me`: queued (kWaiting) or proposing to a select
+// (kProposed). Delivers the value into sink; *peer (if not null) gets the sender's pid when known.
+End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer);
+
+// Answers proposer slot p with state st (kDone, kDeclined, kLargeOffer), if p still holds
+// ticket and waits for an answer. Lock held. False if the proposer is gone.
+bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32_t st);
 
 }  // namespace ceramic::detail

@@ -4,5 +4,6 @@
 #include "ceramic/chan.hpp"
 #include "ceramic/options.hpp"
 #include "ceramic/proc.hpp"
+#include "ceramic/select.hpp"
 #include "ceramic/site.hpp"
 #include "ceramic/status.hpp"

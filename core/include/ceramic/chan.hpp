@@ -137,9 +137,12 @@ class Chan {
     }
   }
   Status recv_impl(T& out, detail::Deadline d, Site site) {
-    return ch_->recv(detail::Sink{&prepare, &out}, d, site);
+    return ch_->recv(detail::Sink{&prepare_value, &out}, d, site);
   }
-  static void* prepare(void* ctx, std::size_t len) {
+
+ public:
+  // Where a received value of len bytes goes (ctx is a T*): internal, shared with select.
+  static void* prepare_value(void* ctx, std::size_t len) {
     T& out = *static_cast<T*>(ctx);
     if constexpr (std::is_same_v<T, std::string>) {
       out.resize(len);
@@ -149,6 +152,8 @@ class Chan {
     }
   }
 
+
+ private:
   std::shared_ptr<detail::Channel> ch_;
 };
 
