@@ -35,6 +35,27 @@ int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   return rc == 0 ? 0 : errno;
 }
 
+int futex_wait_any(std::atomic<std::uint32_t>* const* words, std::size_t n,
+                   std::uint32_t expected, std::int64_t until_ns) noexcept {
+  futex_waitv w[FUTEX_WAITV_MAX];
+  if (n > FUTEX_WAITV_MAX) return EINVAL;
+  for (std::size_t i = 0; i < n; ++i) {
+    w[i] = futex_waitv{};
+    w[i].val = expected;
+    w[i].uaddr = reinterpret_cast<std::uintptr_t>(words[i]);
+    w[i].flags = FUTEX_32;  // shared: no FUTEX_PRIVATE_FLAG
+  }
+  timespec ts;
+  timespec* tsp = nullptr;
+  if (until_ns != INT64_MAX) {
+    ts.tv_sec = until_ns / 1000000000;
+    ts.tv_nsec = until_ns % 1000000000;
+    tsp = &ts;
+  }
+  long rc = syscall(SYS_futex_waitv, w, static_cast<unsigned>(n), 0u, tsp, CLOCK_MONOTONIC);
+  return rc >= 0 ? 0 : errno;
+}
+
 int futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept {
   long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, n, nullptr,
                     nullptr, 0);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace ceramic::detail {
@@ -15,6 +16,11 @@ std::int64_t now_ns() noexcept;
 // ETIMEDOUT or EINTR. Spurious returns are possible: callers re-check their condition.
 int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                std::int64_t until_ns) noexcept;
+
+// Sleeps while *words[i] == expected for every i (n <= 128), until one of them is woken or
+// until until_ns. Same returns as futex_wait; ENOSYS before Linux 5.16.
+int futex_wait_any(std::atomic<std::uint32_t>* const* words, std::size_t n,
+                   std::uint32_t expected, std::int64_t until_ns) noexcept;
 
 // Wakes up to n sleepers on word; returns how many were woken, or -errno.
 int futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept;

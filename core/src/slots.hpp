@@ -35,7 +35,7 @@ class Guard {
     if (held_) unlock(r_);
   }
   void release() noexcept {
-    unlock(r_);
+    if (held_) unlock(r_);
     held_ = false;
   }
   Guard(const Guard&) = delete;

@@ -127,6 +127,50 @@ WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadli
   }
 }
 
+WaitEnd wait_any_state(std::atomic<std::uint32_t>* const* words, std::size_t n,
+                       std::uint32_t state, Deadline deadline) noexcept {
+  auto unchanged = [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((words[i]->load(std::memory_order_acquire) & kStateMask) != state) return false;
+    }
+    return true;
+  };
+  if (!unchanged()) return WaitEnd::changed;
+  std::int64_t budget = spin_budget(0);
+  if (budget > 0) {
+    std::int64_t stop = std::min(now_ns() + budget, deadline);
+    for (unsigned i = 1;; ++i) {
+      _mm_pause();
+      if (!unchanged()) {
+        t_spin.fails = 0;
+        return WaitEnd::changed;
+      }
+      if ((i & 15) == 0 && now_ns() >= stop) break;
+    }
+  }
+  if (deadline != kNoDeadline && now_ns() >= deadline) return WaitEnd::deadline;
+  ++t_spin.fails;
+  for (int i = 0; i < kYields; ++i) {
+    sched_yield();
+    if (!unchanged()) return WaitEnd::changed;
+  }
+  for (;;) {
+    // Announce on every word; if any has moved on, there is nothing to wait for.
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint32_t cur = words[i]->load(std::memory_order_acquire);
+      while ((cur & kStateMask) == state && (cur & kSleeper) == 0 &&
+             !words[i]->compare_exchange_weak(cur, cur | kSleeper, std::memory_order_acq_rel,
+                                              std::memory_order_acquire)) {
+      }
+      if ((cur & kStateMask) != state) return WaitEnd::changed;
+    }
+    std::int64_t now = now_ns();
+    if (deadline != kNoDeadline && now >= deadline) return WaitEnd::deadline;
+    futex_wait_any(words, n, state | kSleeper, std::min(deadline, now + kWaitSliceNs));
+    if (!unchanged()) return WaitEnd::changed;
+  }
+}
+
 std::uint32_t publish_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept {
   std::uint32_t old = word.exchange(new_state, std::memory_order_acq_rel);
   if (old & kSleeper) {

@@ -42,6 +42,11 @@ enum class WaitEnd { changed, deadline, partner_died };
 WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadline deadline,
                    const Partner* partner = nullptr, std::int64_t expected_ns = 0) noexcept;
 
+// Waits while every word is in `state`, until one changes or the deadline passes (a select's
+// slots). Same spin, yield and sleep policy as wait_state.
+WaitEnd wait_any_state(std::atomic<std::uint32_t>* const* words, std::size_t n,
+                       std::uint32_t state, Deadline deadline) noexcept;
+
 // Sets word to new_state and wakes its waiter if it announced it was going to sleep.
 // Returns the previous state (without the sleeper bit).
 std::uint32_t publish_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept;

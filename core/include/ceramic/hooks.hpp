@@ -31,7 +31,9 @@ enum class Event : std::uint8_t {
   join_end,         // child peer reaped, value = exit code
 };
 
-enum class Op : std::uint8_t { none, send, recv, close, join };
+// select: one block record per channel case (value: 1 send case, 0 receive case), then one
+// rendezvous (or timeout) record for the case that fired.
+enum class Op : std::uint8_t { none, send, recv, close, join, select };
 
 struct Record {
   Event event;

@@ -1,0 +1,346 @@
+// ceramic — select across processes: the selecting side of the protocol described under
+// "SELECT" in layout.hpp.
+//
+//   pass 1  poll every case in a random order (a plain operation that cannot block); the first
+//           that completes wins, so among ready cases each is equally likely.
+//   pass 2  queue a select slot in every case's channel, unless one of them has become ready
+//           meanwhile (then settle and poll again), and sleep on all the slots at once.
+//   settle  withdraw every slot; of the slots a partner reached (an offer, a close), keep the
+//           first in the random order and decline the other offers (their proposers retry with
+//           their values). Then complete the kept one like a plain partner would.
+// A partner that dies while we complete its offer, or that we find gone, sends us round again:
+// nothing was transferred.
+
+#include "ceramic/select.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+
+#include "futex.hpp"
+#include "hooks_internal.hpp"
+#include "layout.hpp"
+#include "region.hpp"
+#include "slots.hpp"
+#include "transfer.hpp"
+#include "wait.hpp"
+
+namespace ceramic::detail {
+namespace {
+
+constexpr std::size_t kMaxCases = 64;
+constexpr std::size_t kNoCase = static_cast<std::size_t>(-1);
+
+std::uint64_t random_u64() noexcept {
+  thread_local std::uint64_t state = 0;
+  if (state == 0) {
+    state = static_cast<std::uint64_t>(now_ns()) ^
+            (static_cast<std::uint64_t>(self_tid()) << 32) ^ 0x9e3779b97f4a7c15ull;
+  }
+  state ^= state >> 12;  // xorshift64*
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545f4914f6cdd1dull;
+}
+
+struct Queued {
+  std::size_t index;   // into the caller's cases
+  Region* r;
+  std::uint32_t slot;
+  bool send;
+  std::uint64_t parked;  // a long buffered send value parked for this slot, or 0
+  std::size_t len;       // send: the value's length
+};
+
+bool is_mine(Region& r, std::uint32_t i) noexcept {
+  const SlotTail& t = r.tail(i);
+  return (r.slot(i).kind & kSelectFlag) != 0 && t.pid == self_pid() && t.tid == self_tid();
+}
+
+// Would a `send` (or receive) case on this channel complete now? Lock held. Our own select
+// slots do not count: a select never meets itself.
+bool ready_locked(Region& r, bool send) {
+  if (closed_locked(r)) return true;
+  const Geometry& g = r.geo();
+  if (g.capacity > 0) {
+    auto count = static_cast<std::uint32_t>(r.hdr().r.ring_state >> 32);
+    if (send ? count < g.capacity : count > 0) return true;
+  }
+  SlotKind other = send ? kRecvKind : kSendKind;
+  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+    for (std::uint64_t m = r.mask(other, w); m != 0; m &= m - 1) {
+      std::uint32_t i = w * 64 + static_cast<std::uint32_t>(__builtin_ctzll(m));
+      if (i >= g.slot_count) continue;
+      SlotHead& s = r.slot(i);
+      if ((s.state.load(std::memory_order_acquire) & kStateMask) == kWaiting &&
+          owner_alive(s.owner) && !is_mine(r, i)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void decline(const Queued& q) {
+  Guard g(*q.r);
+  const ValueRef ref = q.r->tail(q.slot).ref;
+  if (q.send) {
+    answer_locked(*q.r, ref.puller_slot, ref.puller_ticket, kDeclined);
+  } else {
+    answer_locked(*q.r, ref.src_slot, ref.src_ticket, kDeclined);
+  }
+}
+
+// Withdraws every queued slot. Returns the position of the one slot kept (an offer or a close,
+// still owned by us), or kNoCase.
+std::size_t settle(Queued* q, std::size_t n) {
+  std::size_t kept = kNoCase;
+  for (std::size_t j = 0; j < n; ++j) {
+    Region& r = *q[j].r;
+    SlotHead& s = r.slot(q[j].slot);
+    std::uint32_t st;
+    {
+      Guard g(r);
+      st = s.state.load(std::memory_order_acquire) & kStateMask;
+      if (st == kWaiting) clear_bit(r, q[j].send ? kSendKind : kRecvKind, q[j].slot);
+    }
+    if ((st == kOffered || st == kClosed) && kept == kNoCase) {
+      kept = j;
+      continue;
+    }
+    if (st == kOffered) decline(q[j]);
+    if (st != kWaiting && st != kOffered && st != kClosed && st != kNudged) {
+      corrupt("unexpected select slot state");
+    }
+    release_slot(r, q[j].slot);
+    drop_parked(r, q[j].parked, q[j].len);
+  }
+  return kept;
+}
+
+enum class Completion { fired, closed, retry };
+
+// Completes the kept slot (an offer or a close) of case c. Releases the slot.
+Completion complete(const SelectCase& c, const Queued& q) {
+  Region& r = *q.r;
+  const Geometry& geo = r.geo();
+  SlotHead& s = r.slot(q.slot);
+  if ((s.state.load(std::memory_order_acquire) & kStateMask) == kClosed) {
+    release_slot(r, q.slot);
+    drop_parked(r, q.parked, c.len);
+    return Completion::closed;
+  }
+  const ValueRef ref = r.tail(q.slot).ref;
+
+  if (!q.send) {
+    // A sender proposed: its value is in our slot (inline), parked, or in its memory.
+    std::size_t len = checked_len(s.len, geo, true);
+    if (len <= geo.inline_bytes || ref.spill != 0) {
+      if (len <= geo.inline_bytes) {
+        std::memcpy(prepare(c.sink, len), r.slot_data(q.slot), len);
+      } else {
+        unpark(r, ref.spill, len, c.sink);
+      }
+      {
+        Guard g(r);
+        answer_locked(r, ref.src_slot, ref.src_ticket, kDone);
+      }
+      release_slot(r, q.slot);
+      return Completion::fired;  // (a proposer that died meanwhile never saw its send return)
+    }
+    PullEnd pe = pull_large(r, ref, len, c.sink);
+    release_slot(r, q.slot);
+    return pe == PullEnd::ok ? Completion::fired : Completion::retry;
+  }
+
+  // A receiver proposed: hand it our value through its own slot p.
+  Guard g(r);
+  const std::uint32_t p = ref.puller_slot;
+  if (p >= geo.slot_count || r.tail(p).ticket != ref.puller_ticket ||
+      (r.slot(p).state.load(std::memory_order_acquire) & kStateMask) != kProposed ||
+      !owner_alive(r.slot(p).owner)) {
+    g.release();
+    release_slot(r, q.slot);
+    drop_parked(r, q.parked, c.len);
+    return Completion::retry;
+  }
+  SlotHead& ps = r.slot(p);
+  ValueRef& pref = r.tail(p).ref;
+  ps.len = c.len;
+  pref = ValueRef{};
+  pref.src_pid = self_pid();
+  if (c.len <= geo.inline_bytes || q.parked != 0) {
+    if (q.parked != 0) {
+      pref.spill = q.parked;  // the receiver unparks (and frees) it
+    } else {
+      std::memcpy(r.slot_data(p), c.data, c.len);
+    }
+    answer_locked(r, p, ref.puller_ticket, kDone);
+    g.release();
+    release_slot(r, q.slot);
+    return Completion::fired;
+  }
+  // Long and unbuffered: the receiver pulls it from our memory while we wait in kPulling.
+  pref.addr = reinterpret_cast<std::uint64_t>(c.data);
+  pref.src_slot = q.slot;
+  pref.src_ticket = r.tail(q.slot).ticket;
+  r.tail(q.slot).ref.addr = 0;  // not a queued sender any more: never re-queue this slot
+  move_state(s.state, kPulling);
+  answer_locked(r, p, ref.puller_ticket, kLargeOffer);
+  g.release();
+  End e = wait_sender(r, q.slot, kNoDeadline, c.data, c.len, 0);
+  return e == End::ok ? Completion::fired : Completion::retry;
+}
+
+void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t value) {
+  hooks::Record rec{};
+  rec.event = e;
+  rec.op = hooks::Op::select;
+  rec.channel = c.ch->id();
+  rec.value = value;
+  rec.site = site;
+  emit(rec);
+}
+
+[[noreturn]] void block_forever() {
+  std::atomic<std::uint32_t> never{0};
+  for (;;) futex_wait(never, 0, kNoDeadline);
+}
+
+}  // namespace
+
+std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
+  std::size_t chans[kMaxCases];
+  std::size_t m = 0;
+  std::size_t fallback = kNoCase;
+  std::size_t timeout = kNoCase;
+  std::int64_t timeout_ns = INT64_MAX;
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (cs[i].kind) {
+      case SelectCase::Kind::recv:
+      case SelectCase::Kind::send:
+        if (m == kMaxCases) throw std::invalid_argument("ceramic::select: more than 64 channel cases");
+        chans[m++] = i;
+        break;
+      case SelectCase::Kind::fallback:
+        if (fallback != kNoCase) throw std::invalid_argument("ceramic::select: two default cases");
+        fallback = i;
+        break;
+      case SelectCase::Kind::timeout:
+        if (cs[i].timeout_ns < timeout_ns) {
+          timeout_ns = cs[i].timeout_ns;
+          timeout = i;
+        }
+        break;
+    }
+  }
+  const Deadline deadline = timeout != kNoCase ? deadline_after(timeout_ns) : kNoDeadline;
+  *closed = false;
+  if (m == 0) {
+    if (fallback != kNoCase) return fallback;
+    if (timeout == kNoCase) block_forever();  // Go's select {}: nothing can ever fire
+    std::atomic<std::uint32_t> never{0};
+    while (now_ns() < deadline) futex_wait(never, 0, deadline);
+    return timeout;
+  }
+
+  const bool traced = observed();
+  bool announced = false;
+  for (;;) {
+    // Pass 1: poll in a random order.
+    for (std::size_t k = m; k > 1; --k) std::swap(chans[k - 1], chans[random_u64() % k]);
+    for (std::size_t k = 0; k < m; ++k) {
+      const SelectCase& c = cs[chans[k]];
+      Status st = c.kind == SelectCase::Kind::send ? c.ch->send(c.data, c.len, 0, site)
+                                                   : c.ch->recv(c.sink, 0, site);
+      if (st == Status::ok) return chans[k];
+      if (st == Status::closed) {
+        if (c.kind == SelectCase::Kind::send) throw ChannelClosed();
+        *closed = true;
+        return chans[k];
+      }
+    }
+    if (fallback != kNoCase) return fallback;
+    if (deadline != kNoDeadline && now_ns() >= deadline) return timeout;
+
+    // Pass 2: queue on every channel, then sleep on all slots.
+    Queued q[kMaxCases];
+    std::size_t queued = 0;
+    bool ready = false;
+    for (std::size_t k = 0; k < m && !ready; ++k) {
+      const SelectCase& c = cs[chans[k]];
+      Region& r = c.ch->region();
+      const bool send = c.kind == SelectCase::Kind::send;
+      const bool large = send && c.len > r.geo().inline_bytes;
+      if (send && r.geo().elem_size != 0 && c.len != r.geo().elem_size) {
+        throw std::invalid_argument("ceramic::select: value size does not match the channel");
+      }
+      std::uint64_t parked = large && r.geo().capacity > 0 ? park(r, c.data, c.len) : 0;
+      Guard g(r);
+      std::uint32_t slot = kNone;
+      if (!ready_locked(r, send)) {
+        slot = reserve_locked(r, (send ? kSendKind : kRecvKind) | kSelectFlag);
+        if (slot == kNone) wait_for_free_slot(r, g, deadline);
+      }
+      if (slot == kNone) {
+        g.release();
+        drop_parked(r, parked, c.len);
+        ready = true;  // settle what we queued and poll again
+        break;
+      }
+      SlotHead& s = r.slot(slot);
+      if (send) {
+        s.len = c.len;
+        if (!large) {
+          std::memcpy(r.slot_data(slot), c.data, c.len);
+        } else {
+          ValueRef& ref = r.tail(slot).ref;
+          ref.src_pid = self_pid();
+          ref.spill = parked;
+          if (parked == 0) ref.addr = reinterpret_cast<std::uint64_t>(c.data);
+          ref.src_slot = slot;
+          ref.src_ticket = r.tail(slot).ticket;
+        }
+      }
+      s.state.store(kWaiting, std::memory_order_relaxed);
+      set_bit(r, send ? kSendKind : kRecvKind, slot);
+      g.release();
+      q[queued++] = Queued{chans[k], &r, slot, send, parked, c.len};
+    }
+    if (traced && !announced && !ready) {
+      for (std::size_t j = 0; j < queued; ++j) {
+        emit_select(hooks::Event::block, cs[q[j].index], site, q[j].send ? 1 : 0);
+      }
+      announced = true;
+    }
+
+    WaitEnd we = WaitEnd::changed;
+    if (!ready) {
+      std::atomic<std::uint32_t>* words[kMaxCases];
+      for (std::size_t j = 0; j < queued; ++j) words[j] = &q[j].r->slot(q[j].slot).state;
+      we = wait_any_state(words, queued, kWaiting, deadline);
+    }
+    std::size_t kept = settle(q, queued);
+    if (kept != kNoCase) {
+      const SelectCase& c = cs[q[kept].index];
+      Completion done = complete(c, q[kept]);
+      if (done == Completion::closed) {
+        if (q[kept].send) throw ChannelClosed();
+        *closed = true;
+      }
+      if (done != Completion::retry) {
+        if (traced) emit_select(hooks::Event::rendezvous, c, site, q[kept].send ? 1 : 0);
+        return q[kept].index;
+      }
+    }
+    if (we == WaitEnd::deadline && kept == kNoCase) {
+      if (traced && announced) emit_select(hooks::Event::timeout, cs[q[0].index], site, 0);
+      return timeout;
+    }
+  }
+}
+
+}  // namespace ceramic::detail
