@@ -60,6 +60,7 @@ Channel::Channel(std::unique_ptr<Region> region, std::string name, pid_t unlink_
     : region_(std::move(region)), name_(std::move(name)), unlink_in_(unlink_in) {}
 
 Channel::~Channel() {
+  if (observed()) emit(record(hooks::Event::channel_released, hooks::Op::none, id(), Site{}));
   if (!name_.empty() && unlink_in_ == getpid()) shm_unlink(shm_name_for(name_).c_str());
 }
 
@@ -87,9 +88,16 @@ std::shared_ptr<Channel> Channel::create_named(std::string_view name, Shape shap
   return ch;
 }
 
-std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape, Site) {
-  return std::shared_ptr<Channel>(
+std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape, Site site) {
+  auto ch = std::shared_ptr<Channel>(
       new Channel(Region::open_named(shm_name_for(name), shape), std::string(name), 0));
+  if (observed()) {
+    auto rec = record(hooks::Event::channel_opened, hooks::Op::none, ch->id(), site);
+    rec.value = static_cast<std::int64_t>(ch->capacity());
+    rec.name = ch->name_.c_str();
+    emit(rec);
+  }
+  return ch;
 }
 
 bool Channel::closed() const noexcept {
@@ -214,7 +222,9 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
       if (w) wake(rs);
-      if (auto st = after_wait(wait_sender(r, me, d, data, len, spill))) return finish(*st);
+      if (auto st = after_wait(wait_sender(r, me, d, data, len, spill, traced ? &peer : nullptr))) {
+        return finish(*st);
+      }
       continue;
     }
 
@@ -266,7 +276,9 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       emit(rec);
     }
     blocked = true;
-    if (auto st = after_wait(wait_sender(r, me, d, data, len, spill))) return finish(*st);
+    if (auto st = after_wait(wait_sender(r, me, d, data, len, spill, traced ? &peer : nullptr))) {
+        return finish(*st);
+      }
   }
 }
 
@@ -336,7 +348,10 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
           if (ne.len > geo.inline_bytes && ne.spill == 0) corrupt("long buffered value not parked");
           if (ne.spill == 0) std::memcpy(r.entry_data(idx), r.slot_data(si), ne.len);
           ++count;
-          if (traced) peer = r.tail(si).pid;
+          if (traced) {
+            peer = r.tail(si).pid;
+            r.tail(si).ref.peer_pid = self_pid();
+          }
           moved = si;
           break;
         }
@@ -383,6 +398,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       if (long_value && ref.addr == 0 && ref.spill == 0) corrupt("long value without a source");
       if (ref.addr == 0) {  // inline or parked
         if (!long_value) std::memcpy(prepare(sink, len), r.slot_data(si), len);
+        if (traced) r.tail(si).ref.peer_pid = self_pid();
         bool w = set_state_locked(ss, kDone);
         g.release();
         if (w) wake(ss);

@@ -1,8 +1,14 @@
 #include "hooks_internal.hpp"
+#include "tracer.hpp"
 
 namespace ceramic {
 namespace detail {
 std::atomic<hooks::Observer*> g_observer{nullptr};
+namespace {
+// Every program linked against ceramic links this file (the core emits through g_observer), so
+// tracing starts with the library whenever CERAMIC_TRACE is set.
+[[maybe_unused]] const bool g_tracing = tracer_autostart();
+}  // namespace
 }  // namespace detail
 
 hooks::Observer* hooks::install(Observer* o) noexcept {

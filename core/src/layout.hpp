@@ -161,7 +161,7 @@ struct ValueRef {
   std::uint32_t src_ticket;     // ... and the ticket it must still hold (else it was reused)
   std::uint32_t puller_slot;    // on a sender's slot: the receiver's slot while kPulling
   std::uint32_t puller_ticket;  // ... and its ticket
-  std::uint32_t pad;
+  std::int32_t peer_pid;        // tracing only: the partner that completed this slot
 };
 
 // The first cache line of a slot holds what a partner touches to complete a small operation:

@@ -41,6 +41,13 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
   // forever on channels nobody else holds.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(128 + SIGKILL);
+  if (detail::observed()) {
+    hooks::Record r{};
+    r.event = hooks::Event::start;
+    r.peer = parent;
+    r.name = name.c_str();
+    detail::emit(r);
+  }
   int code = 0;
   try {
     body();

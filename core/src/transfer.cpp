@@ -135,7 +135,7 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
 }
 
 End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                std::uint64_t spill) {
+                std::uint64_t spill, pid_t* peer) {
   SlotHead& s = r.slot(me);
   std::uint64_t fallback_spill = 0;
   auto cleanup = [&] {
@@ -154,6 +154,7 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
         return End::timeout;
       }
       case kDone:
+        if (peer != nullptr && r.tail(me).ref.peer_pid != 0) *peer = r.tail(me).ref.peer_pid;
         release_slot(r, me);
         cleanup();
         return End::ok;
@@ -169,6 +170,7 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
         if (ref.puller_slot >= r.geo().slot_count) corrupt("puller slot out of range");
         Partner puller{&r.slot(ref.puller_slot).owner, &r.tail(ref.puller_slot).ticket,
                        ref.puller_ticket};
+        if (peer != nullptr) *peer = r.tail(ref.puller_slot).pid;
         // The receiver copies at several GB/s: spin through the copy (len / 4 GB/s, at most
         // 2 ms) rather than pay a wake-up at its end, unless spinning has not been paying.
         std::int64_t copy_ns = std::min<std::int64_t>(static_cast<std::int64_t>(len / 4), 2'000'000);

@@ -58,7 +58,10 @@ std::int64_t spin_budget(std::int64_t expected_ns) noexcept {
 
 }  // namespace
 
-pid_t self_pid() noexcept { return g_pid; }
+pid_t self_pid() noexcept {
+  if (g_pid == 0) g_pid = static_cast<pid_t>(syscall(SYS_getpid));  // before static init ran
+  return g_pid;
+}
 
 pid_t self_tid() noexcept {
   if (t_tid == 0) t_tid = static_cast<pid_t>(syscall(SYS_gettid));

@@ -19,13 +19,16 @@
 namespace ceramic::hooks {
 
 enum class Event : std::uint8_t {
-  channel_created,  // channel, value = capacity
+  channel_created,  // a handle to a new channel: channel, value = capacity, name if named
+  channel_opened,   // a handle to an existing named channel: channel, name
+  channel_released, // this process's handle to channel is gone
   block,            // op on channel is about to wait; deadline = whether it has one
   unblock,          // the wait ended (value = Status as int)
   rendezvous,       // op on channel completed with peer (pid of the other side, 0 if buffered)
   close,            // channel closed
   timeout,          // op on channel gave up at its deadline
   spawn,            // peer = child pid, name = child's name (in the parent)
+  start,            // (in a new child, first thing) peer = parent pid, name = its name
   exit,             // this process is exiting, value = exit code (in the child)
   join_begin,       // waiting for child peer
   join_end,         // child peer reaped, value = exit code

@@ -1,0 +1,429 @@
+// ceramic — the tracer's writer: records every process's blocking points into the trace file
+// named by CERAMIC_TRACE (format: ceramic/trace_format.hpp). Installed as the core's observer
+// when the library loads, if the variable is set; otherwise it costs nothing.
+//
+// In-process state (the interned strings, the channels this process holds) is guarded by one
+// mutex that pthread_atfork holds across fork, so a child never inherits it locked. Everything
+// in the file is written lock-free, as the format's header describes.
+
+#include "tracer.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <system_error>
+
+#include "ceramic/hooks.hpp"
+#include "ceramic/trace_format.hpp"
+#include "futex.hpp"
+#include "wait.hpp"
+
+namespace ceramic::detail {
+namespace {
+
+using namespace ceramic::trace;
+
+
+class Tracer final : public hooks::Observer {
+ public:
+  explicit Tracer(unsigned char* base)
+      : base_(base), h_(*reinterpret_cast<FileHeader*>(base)), proc_name_(program_invocation_short_name) {}
+
+  void on_event(const hooks::Record& r) noexcept override;
+  void after_fork_child() noexcept { t_entry_ = kNoEntry; }
+
+  std::mutex mu;  // in-process state below; held across fork by pthread_atfork
+
+ private:
+  static constexpr std::uint32_t kNoEntry = UINT32_MAX;
+
+  ThreadEntry* threads() { return reinterpret_cast<ThreadEntry*>(base_ + h_.threads_off); }
+  ChannelEntry* channels() { return reinterpret_cast<ChannelEntry*>(base_ + h_.channels_off); }
+  Event* ring() { return reinterpret_cast<Event*>(base_ + h_.ring_off); }
+  std::int64_t now() const { return now_ns() - h_.created_mono_ns; }
+
+  std::uint32_t intern(const char* s);
+  ThreadEntry* me();
+  ChannelEntry* find_channel(std::uint64_t id);
+  void hold(std::uint64_t id);
+  void release(std::uint64_t id);
+  void release_all();
+  void record(const hooks::Record& r, EventKind kind, std::uint32_t file);
+
+  // Seqlock writes of this thread's entry.
+  template <class F>
+  void update(F f) {
+    ThreadEntry* t = me();
+    if (t == nullptr) return;
+    t->seq.fetch_add(1, std::memory_order_acq_rel);  // odd: changing
+    std::atomic_thread_fence(std::memory_order_release);
+    f(*t);
+    t->seq.fetch_add(1, std::memory_order_release);  // even: stable, and moved
+  }
+
+  unsigned char* base_;
+  FileHeader& h_;
+  std::map<const char*, std::uint32_t> strings_;     // interned by address (literals)
+  std::map<std::uint64_t, std::uint32_t> held_;      // channel id -> handles in this process
+  std::map<std::uint64_t, std::uint32_t> entries_;   // channel id -> ChannelEntry index
+  std::string proc_name_;
+  static thread_local std::uint32_t t_entry_;
+};
+
+thread_local std::uint32_t Tracer::t_entry_ = Tracer::kNoEntry;
+
+Tracer* g_tracer = nullptr;
+
+std::uint32_t Tracer::intern(const char* s) {
+  if (s == nullptr || *s == '\0') return 0;
+  auto it = strings_.find(s);
+  if (it != strings_.end()) return it->second;
+  std::size_t n = std::strlen(s) + 1;
+  std::uint32_t off = h_.strings_used.fetch_add(static_cast<std::uint32_t>(n));
+  if (off + n > h_.string_bytes) {
+    h_.dropped_strings.fetch_add(1);
+    return 0;
+  }
+  std::memcpy(base_ + h_.strings_off + off, s, n);
+  strings_.emplace(s, off);
+  return off;
+}
+
+ThreadEntry* Tracer::me() {
+  if (t_entry_ == kNoEntry) {
+    std::uint32_t i = h_.threads_used.fetch_add(1);
+    if (i >= h_.max_threads) {
+      h_.dropped_threads.fetch_add(1);
+      return nullptr;
+    }
+    ThreadEntry& t = threads()[i];
+    t.pid = self_pid();
+    t.tid = self_tid();
+    t.ppid = getppid();
+    t.name = proc_name_.empty() ? 0 : intern(proc_name_.c_str());
+    t.state = static_cast<std::uint32_t>(ThreadState::running);
+    t.seq.store(2, std::memory_order_release);  // published: even and non-zero
+    t_entry_ = i;
+  }
+  return &threads()[t_entry_];
+}
+
+ChannelEntry* Tracer::find_channel(std::uint64_t id) {
+  auto it = entries_.find(id);
+  if (it != entries_.end()) return &channels()[it->second];
+  // Opened by name, or inherited from a process that created it: look it up.
+  std::uint32_t used = std::min(h_.channels_used.load(std::memory_order_acquire), h_.max_channels);
+  for (std::uint32_t i = 0; i < used; ++i) {
+    if (channels()[i].id.load(std::memory_order_acquire) == id) {
+      entries_.emplace(id, i);
+      return &channels()[i];
+    }
+  }
+  return nullptr;
+}
+
+void Tracer::hold(std::uint64_t id) {
+  if (held_[id]++ > 0) return;
+  ChannelEntry* c = find_channel(id);
+  if (c == nullptr) return;
+  std::int32_t pid = self_pid();
+  for (auto& slot : c->holders) {
+    std::int32_t expected = 0;
+    if (slot.compare_exchange_strong(expected, pid, std::memory_order_acq_rel)) return;
+  }
+  c->overflow.store(1, std::memory_order_release);  // readers must assume other holders
+}
+
+void Tracer::release(std::uint64_t id) {
+  auto it = held_.find(id);
+  if (it == held_.end() || --it->second > 0) return;
+  held_.erase(it);
+  ChannelEntry* c = find_channel(id);
+  if (c == nullptr) return;
+  std::int32_t pid = self_pid();
+  for (auto& slot : c->holders) {
+    std::int32_t expected = pid;
+    if (slot.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) break;
+  }
+  std::uint32_t k = c->former_next.fetch_add(1, std::memory_order_acq_rel) % kMaxFormer;
+  c->former[k].store(pid, std::memory_order_release);
+}
+
+void Tracer::release_all() {
+  while (!held_.empty()) {
+    held_.begin()->second = 1;
+    release(held_.begin()->first);
+  }
+}
+
+void Tracer::record(const hooks::Record& r, EventKind kind, std::uint32_t file) {
+  std::uint64_t seq = h_.ring_head.fetch_add(1, std::memory_order_acq_rel) + 1;
+  Event& e = ring()[seq & (h_.ring_capacity - 1)];
+  e.seq.store(0, std::memory_order_relaxed);  // being rewritten
+  std::atomic_thread_fence(std::memory_order_release);
+  e.t_ns = now();
+  e.pid = self_pid();
+  e.tid = self_tid();
+  e.peer = r.peer;
+  e.kind = static_cast<std::uint8_t>(kind);
+  e.op = static_cast<std::uint8_t>(r.op == hooks::Op::send     ? WaitOp::send
+                                   : r.op == hooks::Op::recv   ? WaitOp::recv
+                                   : r.op == hooks::Op::select ? WaitOp::select
+                                   : r.op == hooks::Op::join   ? WaitOp::join
+                                                               : WaitOp::none);
+  e.channel = r.channel;
+  e.value = r.value;
+  e.file = file;
+  e.line = r.site.line;
+  e.seq.store(seq, std::memory_order_release);  // pairs with the reader's acquire
+}
+
+void Tracer::on_event(const hooks::Record& r) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mu);
+    const std::uint32_t file = intern(r.site.file);
+    switch (r.event) {
+      case hooks::Event::channel_created: {
+        std::uint32_t i = h_.channels_used.fetch_add(1);
+        if (i >= h_.max_channels) {
+          h_.dropped_channels.fetch_add(1);
+        } else {
+          ChannelEntry& c = channels()[i];
+          c.capacity = static_cast<std::uint32_t>(r.value);
+          c.creator_pid = self_pid();
+          c.file = file;
+          c.line = r.site.line;
+          c.name = intern(r.name);
+          c.id.store(r.channel, std::memory_order_release);
+          entries_.emplace(r.channel, i);
+        }
+        hold(r.channel);
+        record(r, EventKind::channel, file);
+        break;
+      }
+      case hooks::Event::channel_opened:
+        hold(r.channel);
+        break;
+      case hooks::Event::channel_released:
+        release(r.channel);
+        break;
+      case hooks::Event::start: {
+        // A new child: it holds everything its parent held when it forked.
+        proc_name_ = r.name ? r.name : "";
+        t_entry_ = kNoEntry;
+        me();
+        auto inherited = held_;
+        held_.clear();
+        for (auto& [id, n] : inherited) {
+          hold(id);
+          held_[id] = n;
+        }
+        record(r, EventKind::start, file);
+        break;
+      }
+      case hooks::Event::exit:
+        update([&](ThreadEntry& t) {
+          t.state = static_cast<std::uint32_t>(ThreadState::exited);
+          t.exit_code = static_cast<std::int32_t>(r.value);
+        });
+        release_all();
+        record(r, EventKind::exit, file);
+        break;
+      case hooks::Event::spawn:
+        record(r, EventKind::spawn, file);
+        break;
+      case hooks::Event::block:
+      case hooks::Event::join_begin: {
+        const bool join = r.event == hooks::Event::join_begin;
+        update([&](ThreadEntry& t) {
+          // A select announces one block per case: the first resets the list.
+          bool more = r.op == hooks::Op::select &&
+                      t.state == static_cast<std::uint32_t>(ThreadState::blocked) &&
+                      t.op == static_cast<std::uint8_t>(WaitOp::select) && t.line == r.site.line &&
+                      t.file == file;
+          if (!more) {
+            t.n_waits = 0;
+            t.since_ns = now();
+          }
+          t.state = static_cast<std::uint32_t>(ThreadState::blocked);
+          t.op = static_cast<std::uint8_t>(join ? WaitOp::join
+                                           : r.op == hooks::Op::select ? WaitOp::select
+                                           : r.op == hooks::Op::send   ? WaitOp::send
+                                                                       : WaitOp::recv);
+          t.has_deadline = r.has_deadline ? 1 : 0;
+          t.join_pid = join ? r.peer : 0;
+          t.file = file;
+          t.line = r.site.line;
+          if (!join && t.n_waits < kMaxWaits) {
+            t.wait_ops[t.n_waits] = static_cast<std::uint8_t>(
+                r.op == hooks::Op::select ? (r.value ? WaitOp::send : WaitOp::recv)
+                : r.op == hooks::Op::send ? WaitOp::send
+                                          : WaitOp::recv);
+            t.waits[t.n_waits++] = r.channel;
+          }
+        });
+        record(r, join ? EventKind::join_begin : EventKind::block, file);
+        break;
+      }
+      case hooks::Event::unblock:
+      case hooks::Event::rendezvous:
+      case hooks::Event::timeout:
+      case hooks::Event::join_end:
+        update([&](ThreadEntry& t) {
+          t.state = static_cast<std::uint32_t>(ThreadState::running);
+          t.op = static_cast<std::uint8_t>(WaitOp::none);
+          t.n_waits = 0;
+          ++t.ops;
+          if (r.event == hooks::Event::rendezvous) {
+            t.last_peer = r.peer;
+            t.last_channel = r.channel;
+            t.last_file = file;
+            t.last_line = r.site.line;
+          }
+        });
+        record(r,
+               r.event == hooks::Event::unblock      ? EventKind::unblock
+               : r.event == hooks::Event::rendezvous ? EventKind::rendezvous
+               : r.event == hooks::Event::timeout    ? EventKind::timeout
+                                                     : EventKind::join_end,
+               file);
+        break;
+      case hooks::Event::close:
+        if (ChannelEntry* c = find_channel(r.channel)) c->closed.store(1, std::memory_order_release);
+        record(r, EventKind::close, file);
+        break;
+    }
+  } catch (...) {
+    // Tracing never breaks the traced program (an allocation failed: this event is lost).
+  }
+}
+
+void atfork_prepare() {
+  if (g_tracer) g_tracer->mu.lock();
+}
+void atfork_parent() {
+  if (g_tracer) g_tracer->mu.unlock();
+}
+void atfork_child() {
+  if (g_tracer) {
+    g_tracer->mu.unlock();
+    g_tracer->after_fork_child();
+  }
+}
+
+unsigned char* map_file(int fd, std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
+}
+
+// Creates and initialises a trace file; false if it exists already.
+bool create_file(const char* path, std::string* err) {
+  try {
+    trace::create_file(path);
+    return true;
+  } catch (const std::system_error& e) {
+    if (e.code().value() != EEXIST) *err = e.what();
+    return false;
+  }
+}
+
+}  // namespace
+
+void init_trace_file(unsigned char* base, std::uint32_t threads, std::uint32_t channels,
+                     std::uint32_t ring, std::uint32_t strings) {
+  Geometry g = geometry(threads, channels, ring, strings);
+  auto& h = *reinterpret_cast<FileHeader*>(base);
+  h.version = kVersion;
+  h.header_bytes = sizeof(FileHeader);
+  h.max_threads = threads;
+  h.max_channels = channels;
+  h.ring_capacity = ring;
+  h.string_bytes = strings;
+  h.threads_off = g.threads_off;
+  h.channels_off = g.channels_off;
+  h.ring_off = g.ring_off;
+  h.strings_off = g.strings_off;
+  h.file_bytes = g.file_bytes;
+  h.created_mono_ns = now_ns();
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  h.created_real_ns = static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  h.root_pid = getpid();
+  h.strings_used.store(1);  // offset 0: the empty string
+  h.ring_head.store(0);
+  h.magic.store(kMagic, std::memory_order_release);  // pairs with attach's acquire
+}
+
+}  // namespace ceramic::detail
+
+namespace ceramic::trace {
+
+void create_file(const std::string& path, Capacities c) {
+  std::uint32_t ring = 1;
+  while (ring < c.events && ring < (1u << 26)) ring <<= 1;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + path);
+  Geometry g = geometry(c.threads, c.channels, ring, c.string_bytes);
+  unsigned char* base = nullptr;
+  int err = 0;
+  if (ftruncate(fd, static_cast<off_t>(g.file_bytes)) == 0) {
+    void* p = mmap(nullptr, g.file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) base = static_cast<unsigned char*>(p);
+  }
+  if (base == nullptr) err = errno;
+  close(fd);
+  if (base == nullptr) {
+    unlink(path.c_str());
+    throw std::system_error(err, std::generic_category(), "cannot size " + path);
+  }
+  detail::init_trace_file(base, c.threads, c.channels, ring, c.string_bytes);
+  munmap(base, g.file_bytes);
+}
+
+}  // namespace ceramic::trace
+
+namespace ceramic::detail {
+
+bool tracer_autostart() noexcept {
+  const char* path = std::getenv(kEnvVar);
+  if (path == nullptr || *path == '\0') return false;
+  std::string err;
+  create_file(path, &err);
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  struct stat st {};
+  unsigned char* base = nullptr;
+  if (fd >= 0 && fstat(fd, &st) == 0 && static_cast<std::size_t>(st.st_size) >= sizeof(FileHeader)) {
+    base = map_file(fd, static_cast<std::size_t>(st.st_size));
+  }
+  if (fd >= 0) close(fd);
+  const char* why = err.empty() ? "not a ceramic trace file" : err.c_str();
+  if (base != nullptr) {
+    auto& h = *reinterpret_cast<FileHeader*>(base);
+    Geometry g = geometry(h.max_threads, h.max_channels, h.ring_capacity, h.string_bytes);
+    bool ok = h.magic.load(std::memory_order_acquire) == kMagic && h.version == kVersion &&
+              h.ring_capacity != 0 && (h.ring_capacity & (h.ring_capacity - 1)) == 0 &&
+              g.file_bytes == h.file_bytes && g.file_bytes <= static_cast<std::uint64_t>(st.st_size) &&
+              g.threads_off == h.threads_off && g.channels_off == h.channels_off &&
+              g.ring_off == h.ring_off && g.strings_off == h.strings_off;
+    if (ok) {
+      g_tracer = new Tracer(base);  // never destroyed: threads may trace until the very end
+      pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
+      hooks::install(g_tracer);
+      return true;
+    }
+    munmap(base, static_cast<std::size_t>(st.st_size));
+  }
+  std::fprintf(stderr, "ceramic: tracing disabled: %s: %s\n", path, why);
+  return false;
+}
+
+}  // namespace ceramic::detail

@@ -1,0 +1,19 @@
+// ceramic — the tracer's writer (see ceramic/trace_format.hpp and tracer.cpp).
+#pragma once
+
+#include <cstdint>
+
+namespace ceramic::detail {
+
+// If CERAMIC_TRACE names a file, attaches to it (creating and initialising it if it does not
+// exist) and installs the tracer as the core's observer. Called once when the library loads.
+// A file that is not a valid trace disables tracing with a message on stderr; it never stops
+// the program.
+bool tracer_autostart() noexcept;
+
+// Writes a fresh header for a trace file of the given capacities (ring: a power of two) into
+// base, which maps at least trace::geometry(...).file_bytes zeroed bytes.
+void init_trace_file(unsigned char* base, std::uint32_t threads, std::uint32_t channels,
+                     std::uint32_t ring, std::uint32_t strings);
+
+}  // namespace ceramic::detail

@@ -1,0 +1,86 @@
+#include <cinttypes>
+#include <cstdio>
+#include <sstream>
+
+#include "ceramic/detector/report.hpp"
+#include "report_util.hpp"
+
+namespace ceramic::detector {
+
+const char* op_name(trace::WaitOp op) noexcept {
+  switch (op) {
+    case trace::WaitOp::send: return "send";
+    case trace::WaitOp::recv: return "recv";
+    case trace::WaitOp::select: return "select";
+    case trace::WaitOp::join: return "join";
+    case trace::WaitOp::none: break;
+  }
+  return "?";
+}
+
+namespace {
+
+std::string why_not(const Peer& p) {
+  std::ostringstream o;
+  o << process_label(p.name, p.pid);
+  switch (p.state) {
+    case PeerState::stuck:
+      o << " is itself stuck";
+      if (p.line) o << " at " << site(p.file, p.line);
+      break;
+    case PeerState::exited:
+      o << " exited (code " << p.exit_code << ")";
+      break;
+    case PeerState::killed:
+      o << " is gone (killed, or crashed)";
+      break;
+  }
+  if (p.state != PeerState::stuck && p.line) {
+    o << " after its last rendezvous at " << site(p.file, p.line);
+    if (p.last_peer > 0) o << " with " << process_label(p.last_peer_name, p.last_peer);
+  }
+  return o.str();
+}
+
+}  // namespace
+
+std::string to_text(const Report& r) {
+  std::ostringstream o;
+  if (!r.deadlock) {
+    o << "ceramic: no deadlock\n";
+    return o.str();
+  }
+  o << "ceramic: DEADLOCK: " << r.stuck.size() << (r.stuck.size() == 1 ? " thread" : " threads")
+    << " can never proceed (" << r.kind << ")\n";
+  for (const StuckThread& t : r.stuck) {
+    o << "\n  " << process_label(t.name, t.pid);
+    if (t.tid != t.pid) o << " thread " << t.tid;
+    o << " is blocked in " << op_name(t.op);
+    if (t.op == trace::WaitOp::join) o << " of " << process_label(t.join_child.name, t.join_pid);
+    if (t.line) o << " at " << site(t.file, t.line);
+    o << " for " << duration(t.blocked_ns) << "\n";
+    if (t.op == trace::WaitOp::join) {
+      o << "    it waits for " << why_not(t.join_child) << "\n";
+    }
+    for (const BlockedWait& w : t.waits) {
+      o << "    " << op_name(w.op) << " on " << channel_label(w.channel) << ":\n";
+      bool live = false;
+      for (const Peer& p : w.others) {
+        o << "      " << why_not(p) << "\n";
+        live = live || p.state == PeerState::stuck;
+      }
+      if (!live) {
+        o << "      no other live process holds this channel: no one can ever "
+          << (w.op == trace::WaitOp::send ? "receive" : "send") << "\n";
+      }
+    }
+  }
+  for (const auto& cycle : r.cycles) {
+    o << "\n  wait-for cycle: ";
+    for (pid_t p : cycle) o << process_label(name_in(r, p), p) << " -> ";
+    o << process_label(name_in(r, cycle.front()), cycle.front()) << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace ceramic::detector

@@ -1,0 +1,56 @@
+// ceramic detector — small formatting helpers shared by the report printers.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "ceramic/detector/report.hpp"
+
+namespace ceramic::detector {
+
+inline std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+inline std::string site(const std::string& file, int line) {
+  return (file.empty() ? std::string("?") : basename_of(file)) + ":" + std::to_string(line);
+}
+
+inline std::string process_label(const std::string& name, pid_t pid) {
+  return (name.empty() ? std::string("process") : name) + " (pid " + std::to_string(pid) + ")";
+}
+
+// Channels carry random 64-bit ids; six hex digits tell them apart in a report.
+inline std::string short_id(std::uint64_t id) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%06llx", static_cast<unsigned long long>(id & 0xffffff));
+  return buf;
+}
+
+inline std::string channel_label(const ChannelRef& c) {
+  std::string s = c.name.empty() ? "channel #" + short_id(c.id) : "channel '" + c.name + "'";
+  if (c.line) s += " (made at " + site(c.file, c.line) + ")";
+  return s;
+}
+
+inline std::string duration(std::int64_t ns) {
+  char buf[32];
+  if (ns < 1000000) {
+    std::snprintf(buf, sizeof buf, "%lld us", static_cast<long long>(ns / 1000));
+  } else if (ns < 1000000000) {
+    std::snprintf(buf, sizeof buf, "%lld ms", static_cast<long long>(ns / 1000000));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) / 1e9);
+  }
+  return buf;
+}
+
+inline std::string name_in(const Report& r, pid_t pid) {
+  for (const Peer& p : r.processes) {
+    if (p.pid == pid) return p.name;
+  }
+  return {};
+}
+
+}  // namespace ceramic::detector

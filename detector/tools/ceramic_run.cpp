@@ -1,0 +1,186 @@
+// ceramic-run: runs a program under the tracer and a live deadlock watchdog.
+//
+//   ceramic-run [options] -- PROGRAM ARGS...
+//
+// Exit status: the program's own (128 + signal if it was killed), or 3 after a confirmed
+// deadlock, once the report is printed to stderr and the process tree is killed. 125: ceramic-run
+// itself failed (bad options, cannot create the trace, cannot start the program).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ceramic/detector/analysis.hpp"
+#include "ceramic/detector/snapshot.hpp"
+#include "ceramic/trace_format.hpp"
+
+namespace {
+
+constexpr int kDeadlockExit = 3;
+constexpr int kToolFailure = 125;
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "ceramic-run: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+int decode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kToolFailure;
+}
+
+// Waits up to ms for the child to exit; returns its status code, or -1 if it still runs.
+int wait_child(pid_t pid, int pidfd, int ms) {
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    int rc;
+    while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR) {
+    }
+  } else {
+    usleep(static_cast<useconds_t>(ms) * 1000);
+  }
+  int status = 0;
+  pid_t rc = waitpid(pid, &status, WNOHANG);
+  return rc == pid ? decode(status) : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Runs a program linked against ceramic under the tracer and a live deadlock "
+               "watchdog.\nExits with the program's status, or 3 after a confirmed deadlock."};
+  std::string dot_path, json_path, trace_path;
+  int interval_ms = 100;
+  bool no_kill = false, quiet = false;
+  std::vector<std::string> command;
+  app.add_option("--dot", dot_path, "write the wait-for graph as Graphviz DOT to FILE")
+      ->type_name("FILE");
+  app.add_option("--json", json_path, "write the report as JSON to FILE")->type_name("FILE");
+  app.add_option("--trace", trace_path, "keep the trace in FILE (must not exist) for ceramic-trace")
+      ->type_name("FILE");
+  app.add_option("--interval", interval_ms, "watch interval in milliseconds (default 100)")
+      ->check(CLI::Range(10, 10000));
+  app.add_flag("--no-kill", no_kill, "report a deadlock but leave the program running");
+  app.add_flag("-q,--quiet", quiet, "print nothing unless there is a deadlock");
+  app.add_option("command", command, "PROGRAM ARGS... (after --)")->required();
+  app.positionals_at_end();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kToolFailure;
+  }
+
+  bool keep_trace = !trace_path.empty();
+  if (!keep_trace) {
+    const char* tmp = std::getenv("TMPDIR");
+    trace_path = std::string(tmp && *tmp ? tmp : "/tmp") + "/ceramic-trace." +
+                 std::to_string(getpid());
+    unlink(trace_path.c_str());
+  }
+  try {
+    ceramic::trace::create_file(trace_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ceramic-run: %s\n", e.what());
+    return kToolFailure;
+  }
+  auto cleanup = [&] {
+    if (!keep_trace) unlink(trace_path.c_str());
+  };
+
+  std::fflush(nullptr);
+  pid_t child = fork();
+  if (child < 0) {
+    std::fprintf(stderr, "ceramic-run: fork: %s\n", std::strerror(errno));
+    cleanup();
+    return kToolFailure;
+  }
+  if (child == 0) {
+    setpgid(0, 0);  // its own process group: the whole tree can be killed at once
+    setenv(ceramic::trace::kEnvVar, trace_path.c_str(), 1);
+    std::vector<char*> args;
+    for (auto& a : command) args.push_back(a.data());
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    std::fprintf(stderr, "ceramic-run: cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  setpgid(child, child);
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  auto started = std::chrono::steady_clock::now();
+
+  ceramic::detector::TraceFile trace = ceramic::detector::TraceFile::map(trace_path);
+  for (;;) {
+    int code = wait_child(child, pidfd, interval_ms);
+    if (code >= 0) {
+      if (!quiet) {
+        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::fprintf(stderr, "ceramic-run: %s exited with status %d after %.2f s, no deadlock\n",
+                     command[0].c_str(), code, s);
+      }
+      cleanup();
+      return code;
+    }
+    ceramic::detector::Report first;
+    try {
+      first = ceramic::detector::analyze(trace.snapshot(true));
+      if (!first.deadlock) continue;
+      // Confirm: a second look after the interval must find the same threads, unmoved.
+      if ((code = wait_child(child, pidfd, interval_ms)) >= 0) {
+        cleanup();
+        return code;
+      }
+      auto second = ceramic::detector::analyze(trace.snapshot(true));
+      if (!ceramic::detector::confirms(first, second)) continue;
+      first = std::move(second);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ceramic-run: cannot read the trace: %s\n", e.what());
+      continue;
+    }
+    std::fputs(ceramic::detector::to_text(first).c_str(), stderr);
+    if (!dot_path.empty() && write_file(dot_path, ceramic::detector::to_dot(first))) {
+      std::fprintf(stderr, "\n  graph: %s (render: dot -Tsvg %s -o graph.svg)\n", dot_path.c_str(),
+                   dot_path.c_str());
+    }
+    if (!json_path.empty()) write_file(json_path, ceramic::detector::to_json(first));
+    if (keep_trace) {
+      std::fprintf(stderr, "  trace: %s (ceramic-trace dump|chrome|analyze %s)\n",
+                   trace_path.c_str(), trace_path.c_str());
+    }
+    if (no_kill) {
+      std::fprintf(stderr, "ceramic-run: --no-kill: leaving %s (pid %d) running\n",
+                   command[0].c_str(), child);
+      while (wait_child(child, pidfd, 1000) < 0) {
+      }
+    } else {
+      kill(-child, SIGKILL);
+      kill(child, SIGKILL);
+      int status;
+      while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+      }
+      std::fprintf(stderr, "ceramic-run: killed the process tree of %s (pid %d)\n",
+                   command[0].c_str(), child);
+    }
+    cleanup();
+    return kDeadlockExit;
+  }
+}
