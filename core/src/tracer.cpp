@@ -51,7 +51,8 @@ class Tracer final : public hooks::Observer {
   Event* ring() { return reinterpret_cast<Event*>(base_ + h_.ring_off); }
   std::int64_t now() const { return now_ns() - h_.created_mono_ns; }
 
-  std::uint32_t intern(const char* s);
+  std::uint32_t intern(const char* site_file);  // a __builtin_FILE() literal
+  std::uint32_t intern_text(const std::string& s);
   ThreadEntry* me();
   ChannelEntry* find_channel(std::uint64_t id);
   void hold(std::uint64_t id);
@@ -72,7 +73,8 @@ class Tracer final : public hooks::Observer {
 
   unsigned char* base_;
   FileHeader& h_;
-  std::map<const char*, std::uint32_t> strings_;     // interned by address (literals)
+  std::map<const char*, std::uint32_t> sites_;       // source files: literals, by address
+  std::map<std::string, std::uint32_t> texts_;       // everything interned, by content
   std::map<std::uint64_t, std::uint32_t> held_;      // channel id -> handles in this process
   std::map<std::uint64_t, std::uint32_t> entries_;   // channel id -> ChannelEntry index
   std::string proc_name_;
@@ -85,16 +87,25 @@ Tracer* g_tracer = nullptr;
 
 std::uint32_t Tracer::intern(const char* s) {
   if (s == nullptr || *s == '\0') return 0;
-  auto it = strings_.find(s);
-  if (it != strings_.end()) return it->second;
-  std::size_t n = std::strlen(s) + 1;
+  auto it = sites_.find(s);
+  if (it != sites_.end()) return it->second;
+  std::uint32_t off = intern_text(s);
+  sites_.emplace(s, off);
+  return off;
+}
+
+std::uint32_t Tracer::intern_text(const std::string& s) {
+  if (s.empty()) return 0;
+  auto it = texts_.find(s);
+  if (it != texts_.end()) return it->second;
+  std::size_t n = s.size() + 1;
   std::uint32_t off = h_.strings_used.fetch_add(static_cast<std::uint32_t>(n));
   if (off + n > h_.string_bytes) {
     h_.dropped_strings.fetch_add(1);
     return 0;
   }
-  std::memcpy(base_ + h_.strings_off + off, s, n);
-  strings_.emplace(s, off);
+  std::memcpy(base_ + h_.strings_off + off, s.c_str(), n);
+  texts_.emplace(s, off);
   return off;
 }
 
@@ -109,7 +120,7 @@ ThreadEntry* Tracer::me() {
     t.pid = self_pid();
     t.tid = self_tid();
     t.ppid = getppid();
-    t.name = proc_name_.empty() ? 0 : intern(proc_name_.c_str());
+    t.name = intern_text(proc_name_);
     t.state = static_cast<std::uint32_t>(ThreadState::running);
     t.seq.store(2, std::memory_order_release);  // published: even and non-zero
     t_entry_ = i;
@@ -202,7 +213,7 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
           c.creator_pid = self_pid();
           c.file = file;
           c.line = r.site.line;
-          c.name = intern(r.name);
+          c.name = r.name ? intern_text(r.name) : 0;
           c.id.store(r.channel, std::memory_order_release);
           entries_.emplace(r.channel, i);
         }
