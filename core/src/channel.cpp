@@ -196,10 +196,11 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       }
       // A select (which must choose), or a large unbuffered value (which the receiver pulls):
       // we wait on a slot of our own for the outcome.
-      std::uint32_t me = reserve_locked(r, kSendKind);
+      std::uint32_t me = reserve_locked(r, kSendKind, Pool::transfer);
       if (me == kNone) {
         set_bit(r, kRecvKind, ri);  // give the receiver back its place
         wait_for_free_slot(r, g, d);
+        if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
         continue;
       }
       SlotHead& ms = r.slot(me);
@@ -250,10 +251,10 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       g.release();
       return finish(Status::timeout);
     }
-    std::uint32_t me = reserve_locked(r, kSendKind);
+    std::uint32_t me = reserve_locked(r, kSendKind, Pool::queue);
     if (me == kNone) {
       wait_for_free_slot(r, g, d);
-      continue;
+      continue;  // the deadline is checked before queueing again
     }
     SlotHead& ms = r.slot(me);
     ms.len = len;
@@ -355,8 +356,19 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
           moved = si;
           break;
         }
-        bool w = moved != kNone && set_state_locked(r.slot(moved), kDone);
-        r.hdr().r.ring_state = (static_cast<std::uint64_t>(count) << 32) | head;
+        const std::uint64_t new_state = (static_cast<std::uint64_t>(count) << 32) | head;
+        RingLine& rl = r.hdr().r;
+        bool w = false;
+        if (moved == kNone) {
+          rl.ring_state = new_state;
+        } else {
+          rl.move_ticket = r.tail(moved).ticket;
+          rl.move_ring_state = new_state;
+          __atomic_store_n(&rl.move_slot, moved + 1, __ATOMIC_RELEASE);  // commit the log
+          __atomic_store_n(&rl.ring_state, new_state, __ATOMIC_RELEASE);
+          w = set_state_locked(r.slot(moved), kDone);
+          __atomic_store_n(&rl.move_slot, 0u, __ATOMIC_RELEASE);
+        }
         g.release();
         if (w) wake(r.slot(moved));
         if (spill != 0) unpark(r, spill, len, sink);
@@ -370,10 +382,11 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       if (traced) peer = r.tail(si).pid;
       if (ss.kind & kSelectFlag) {
         // Propose to the select and wait on a slot of our own for its answer.
-        std::uint32_t me = reserve_locked(r, kRecvKind);
+        std::uint32_t me = reserve_locked(r, kRecvKind, Pool::transfer);
         if (me == kNone) {
           set_bit(r, kSendKind, si);
           wait_for_free_slot(r, g, d);
+          if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
           continue;
         }
         SlotHead& ms = r.slot(me);
@@ -397,7 +410,16 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       const ValueRef ref = long_value ? r.tail(si).ref : ValueRef{};
       if (long_value && ref.addr == 0 && ref.spill == 0) corrupt("long value without a source");
       if (ref.addr == 0) {  // inline or parked
-        if (!long_value) std::memcpy(prepare(sink, len), r.slot_data(si), len);
+        if (!long_value) {
+          void* dst;
+          try {
+            dst = prepare(sink, len);
+          } catch (...) {
+            set_bit(r, kSendKind, si);  // no room for its value here: the sender stays queued
+            throw;
+          }
+          std::memcpy(dst, r.slot_data(si), len);
+        }
         if (traced) r.tail(si).ref.peer_pid = self_pid();
         bool w = set_state_locked(ss, kDone);
         g.release();
@@ -406,10 +428,11 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         return finish(Status::ok);
       }
       // Large: pull it from the sender's memory. Our own slot proves to the sender that we live.
-      std::uint32_t me = reserve_locked(r, kRecvKind);
+      std::uint32_t me = reserve_locked(r, kRecvKind, Pool::transfer);
       if (me == kNone) {
         set_bit(r, kSendKind, si);
         wait_for_free_slot(r, g, d);
+        if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
         continue;
       }
       ValueRef& sref = r.tail(si).ref;
@@ -417,7 +440,13 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       sref.puller_ticket = r.tail(me).ticket;
       move_state(ss.state, kPulling);
       g.release();
-      PullEnd pe = pull_large(r, ref, len, sink);
+      PullEnd pe;
+      try {
+        pe = pull_large(r, ref, len, sink);
+      } catch (...) {
+        release_slot(r, me);  // the sender sees its puller gone and recovers
+        throw;
+      }
       release_slot(r, me);
       if (pe == PullEnd::ok) return finish(Status::ok);
       if (d != kNoDeadline) return finish(Status::peer_died);
@@ -434,10 +463,10 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       g.release();
       return finish(Status::timeout);
     }
-    std::uint32_t me = reserve_locked(r, kRecvKind);
+    std::uint32_t me = reserve_locked(r, kRecvKind, Pool::queue);
     if (me == kNone) {
       wait_for_free_slot(r, g, d);
-      continue;
+      continue;  // the deadline is checked before queueing again
     }
     r.slot(me).state.store(kWaiting, std::memory_order_relaxed);
     set_bit(r, kRecvKind, me);

@@ -114,7 +114,7 @@ struct HeaderInfo {
   std::uint64_t region_bytes;
   std::uint64_t channel_id;
   std::uint32_t capacity;
-  std::uint32_t slot_count;
+  std::uint32_t max_waiters;  // slots: 2 x max_waiters (queue pool, transfer pool)
   std::uint32_t inline_bytes;  // value bytes a slot / ring entry holds inline
   std::int32_t creator_pid;
   std::int32_t creator_line;
@@ -132,6 +132,13 @@ struct alignas(64) LockLine {
 
 struct alignas(64) RingLine {
   std::uint64_t ring_state;    // lock. head (low 32) | count (high 32): one store, never torn
+  // lock. A receiver that moves a queued sender's value into the ring must make two stores
+  // (ring_state, the sender's kDone). It logs them here first (move_slot, 1-based, is the
+  // commit word, stored last with release) and clears the log after; a repair replays a
+  // committed log, so the move happens entirely or not at all.
+  std::uint32_t move_slot;
+  std::uint32_t move_ticket;
+  std::uint64_t move_ring_state;
   std::uint64_t heap_top;      // lock. next free offset in the value file (buffered strings)
 };
 

@@ -43,12 +43,16 @@ void init_robust_mutex(pthread_mutex_t& m) {
   if (rc != 0) fail_errno("cannot initialise a process-shared robust mutex", rc);
 }
 
-Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::size_t slot_count,
+Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::size_t max_waiters,
                            std::size_t inline_bytes) {
-  if (slot_count < 1 || slot_count > kMaxWaiters) {
+  if (max_waiters < 1 || max_waiters > kMaxWaiters) {
     fail("max_waiters must be 1.." + std::to_string(kMaxWaiters) + ", got " +
-         std::to_string(slot_count));
+         std::to_string(max_waiters));
   }
+  // Every queued waiter can be met by at most one partner at a time, and a partner that needs
+  // a slot of its own (a proposal to a select, a large transfer) takes it from the transfer
+  // pool: so meeting a waiter never waits for a slot that only the waiters could free.
+  const std::size_t slot_count = 2 * max_waiters;
   if (capacity > kMaxCapacity) {
     fail("capacity must be at most " + std::to_string(kMaxCapacity) + ", got " +
          std::to_string(capacity));
@@ -65,6 +69,7 @@ Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::s
   g.elem_size = elem_size;
   g.capacity = static_cast<std::uint32_t>(capacity);
   g.slot_count = static_cast<std::uint32_t>(slot_count);
+  g.queue_slots = static_cast<std::uint32_t>(max_waiters);
   g.mask_words = static_cast<std::uint32_t>((slot_count + 63) / 64);
   g.inline_bytes = static_cast<std::uint32_t>(elem_size ? elem_size : inline_bytes);
   std::size_t off = sizeof(Header);
@@ -106,7 +111,7 @@ void Region::init(Shape shape, Site site) {
   h.info.region_bytes = geo_.total;
   h.info.channel_id = id_ = random_id();
   h.info.capacity = geo_.capacity;
-  h.info.slot_count = geo_.slot_count;
+  h.info.max_waiters = geo_.queue_slots;
   h.info.inline_bytes = geo_.inline_bytes;
   h.info.creator_pid = getpid();
   h.info.creator_line = site.line;
@@ -188,10 +193,16 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
     fail_errno("cannot open channel '" + name + "'", errno);
   }
   struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    fail_errno("cannot stat channel '" + name + "'", err);
+  // A creator between shm_open and ftruncate shows a zero size: give it a moment (bounded).
+  for (int i = 0; i < 200; ++i) {
+    if (fstat(fd, &st) != 0) {
+      int err = errno;
+      close(fd);
+      fail_errno("cannot stat channel '" + name + "'", err);
+    }
+    if (st.st_size != 0) break;
+    timespec ts{0, 1000000};
+    nanosleep(&ts, nullptr);
   }
   auto size = static_cast<std::size_t>(st.st_size);
   if (size < sizeof(Header)) {
@@ -229,7 +240,7 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
   }
   Geometry g;
   try {
-    g = Geometry::compute(info.elem_size, info.capacity, info.slot_count, info.inline_bytes);
+    g = Geometry::compute(info.elem_size, info.capacity, info.max_waiters, info.inline_bytes);
   } catch (const ChannelError& e) {
     fail("channel '" + name + "' has a corrupt header (" + e.what() + ")");
   }

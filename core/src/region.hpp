@@ -19,7 +19,8 @@ namespace ceramic::detail {
 struct Geometry {
   std::uint32_t elem_size = 0;
   std::uint32_t capacity = 0;
-  std::uint32_t slot_count = 0;
+  std::uint32_t slot_count = 0;   // 2 x max_waiters: the queue pool, then the transfer pool
+  std::uint32_t queue_slots = 0;  // max_waiters: slots [0, queue_slots) hold queued waiters
   std::uint32_t mask_words = 0;
   std::uint32_t inline_bytes = 0;
   std::size_t masks_off = 0;   // extra mask words (index >= 1): send[W-1] then recv[W-1]
@@ -30,7 +31,7 @@ struct Geometry {
   std::size_t entry_stride = 0;
   std::size_t total = 0;
 
-  static Geometry compute(std::uint32_t elem_size, std::size_t capacity, std::size_t slot_count,
+  static Geometry compute(std::uint32_t elem_size, std::size_t capacity, std::size_t max_waiters,
                           std::size_t inline_bytes);
 };
 

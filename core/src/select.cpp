@@ -105,7 +105,10 @@ std::size_t settle(Queued* q, std::size_t n) {
     {
       Guard g(r);
       st = s.state.load(std::memory_order_acquire) & kStateMask;
-      if (st == kWaiting) clear_bit(r, q[j].send ? kSendKind : kRecvKind, q[j].slot);
+      if (st == kWaiting) {
+        clear_bit(r, q[j].send ? kSendKind : kRecvKind, q[j].slot);
+        s.state.store(kReserved, std::memory_order_relaxed);  // a repair must not re-queue it
+      }
     }
     if ((st == kOffered || st == kClosed) && kept == kNoCase) {
       kept = j;
@@ -119,6 +122,20 @@ std::size_t settle(Queued* q, std::size_t n) {
     drop_parked(r, q[j].parked, q[j].len);
   }
   return kept;
+}
+
+// Withdraws everything and declines every offer (unwinding after an error).
+void settle_all(Queued* q, std::size_t n) noexcept {
+  try {
+    std::size_t kept = settle(q, n);
+    if (kept != kNoCase) {
+      decline(q[kept]);
+      release_slot(*q[kept].r, q[kept].slot);
+      drop_parked(*q[kept].r, q[kept].parked, q[kept].len);
+    }
+  } catch (...) {
+    // the channel is corrupt: nothing more can be done for it
+  }
 }
 
 enum class Completion { fired, closed, retry };
@@ -140,18 +157,30 @@ Completion complete(const SelectCase& c, const Queued& q) {
     std::size_t len = checked_len(s.len, geo, true);
     if (len <= geo.inline_bytes || ref.spill != 0) {
       if (len <= geo.inline_bytes) {
-        std::memcpy(prepare(c.sink, len), r.slot_data(q.slot), len);
-      } else {
-        unpark(r, ref.spill, len, c.sink);
+        try {
+          std::memcpy(prepare(c.sink, len), r.slot_data(q.slot), len);
+        } catch (...) {
+          decline(q);  // no room for the value here: the sender keeps it
+          release_slot(r, q.slot);
+          throw;
+        }
       }
       {
+        // Answer before reading a parked value: once answered, the value is ours alone.
         Guard g(r);
         answer_locked(r, ref.src_slot, ref.src_ticket, kDone);
       }
       release_slot(r, q.slot);
+      if (len > geo.inline_bytes) unpark(r, ref.spill, len, c.sink);
       return Completion::fired;  // (a proposer that died meanwhile never saw its send return)
     }
-    PullEnd pe = pull_large(r, ref, len, c.sink);
+    PullEnd pe;
+    try {
+      pe = pull_large(r, ref, len, c.sink);
+    } catch (...) {
+      release_slot(r, q.slot);  // the sender sees its puller gone and recovers
+      throw;
+    }
     release_slot(r, q.slot);
     return pe == PullEnd::ok ? Completion::fired : Completion::retry;
   }
@@ -174,7 +203,8 @@ Completion complete(const SelectCase& c, const Queued& q) {
   pref.src_pid = self_pid();
   if (c.len <= geo.inline_bytes || q.parked != 0) {
     if (q.parked != 0) {
-      pref.spill = q.parked;  // the receiver unparks (and frees) it
+      pref.spill = q.parked;             // the receiver unparks (and frees) it;
+      r.tail(q.slot).ref.spill = 0;      // our slot no longer owns it, even if we die now
     } else {
       std::memcpy(r.slot_data(p), c.data, c.len);
     }
@@ -270,6 +300,8 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
     Queued q[kMaxCases];
     std::size_t queued = 0;
     bool ready = false;
+    WaitEnd we = WaitEnd::changed;
+    try {
     for (std::size_t k = 0; k < m && !ready; ++k) {
       const SelectCase& c = cs[chans[k]];
       Region& r = c.ch->region();
@@ -282,7 +314,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       Guard g(r);
       std::uint32_t slot = kNone;
       if (!ready_locked(r, send)) {
-        slot = reserve_locked(r, (send ? kSendKind : kRecvKind) | kSelectFlag);
+        slot = reserve_locked(r, (send ? kSendKind : kRecvKind) | kSelectFlag, Pool::queue);
         if (slot == kNone) wait_for_free_slot(r, g, deadline);
       }
       if (slot == kNone) {
@@ -317,11 +349,14 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       announced = true;
     }
 
-    WaitEnd we = WaitEnd::changed;
     if (!ready) {
       std::atomic<std::uint32_t>* words[kMaxCases];
       for (std::size_t j = 0; j < queued; ++j) words[j] = &q[j].r->slot(q[j].slot).state;
       we = wait_any_state(words, queued, kWaiting, deadline);
+    }
+    } catch (...) {
+      settle_all(q, queued);  // never leave a slot queued behind us (no room to park, ...)
+      throw;
     }
     std::size_t kept = settle(q, queued);
     if (kept != kNoCase) {

@@ -78,6 +78,21 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
 // half-done is recomputed from the slots (invariant I1) or was a single store (ring_state).
 void repair_locked(Region& r) noexcept {
   const Geometry& g = r.geo();
+  // A committed ring move: finish it (both of its stores are idempotent).
+  RingLine& rl = r.hdr().r;
+  if (std::uint32_t m = rl.move_slot; m != 0) {
+    if (m - 1 < g.slot_count) {
+      rl.ring_state = rl.move_ring_state;  // validated below
+      SlotHead& s = r.slot(m - 1);
+      if (r.tail(m - 1).ticket == rl.move_ticket &&
+          (s.state.load(std::memory_order_acquire) & kStateMask) == kWaiting &&
+          set_state_locked(s, kDone)) {
+        wake(s);
+      }
+    }
+    rl.move_slot = 0;
+  }
+  const bool closed = closed_locked(r);
   for (std::uint32_t w = 0; w < g.mask_words; ++w) {
     r.mask(kSendKind, w) = 0;
     r.mask(kRecvKind, w) = 0;
@@ -88,7 +103,10 @@ void repair_locked(Region& r) noexcept {
     if (st == kFree) continue;
     if (!owner_alive(s.owner) && reclaim_locked(r, i)) continue;
     std::uint32_t kind = s.kind & kKindMask;
-    if (st == kWaiting && (kind == kSendKind || kind == kRecvKind)) {
+    if (st == kWaiting && closed) {
+      // The closer died between setting the flag and waking everyone: finish its job.
+      if (set_state_locked(s, kClosed)) wake(s);
+    } else if (st == kWaiting && (kind == kSendKind || kind == kRecvKind)) {
       set_bit(r, static_cast<SlotKind>(kind), i);
     }
   }
@@ -144,11 +162,13 @@ thread_local std::uint32_t t_slot_hint = 0;
 
 // Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
 // are in use by live threads.
-std::uint32_t reserve_locked(Region& r, std::uint32_t k) noexcept {
+std::uint32_t reserve_locked(Region& r, std::uint32_t k, Pool pool) noexcept {
   const Geometry& g = r.geo();
+  const std::uint32_t first = pool == Pool::queue ? 0 : g.queue_slots;
+  const std::uint32_t size = pool == Pool::queue ? g.queue_slots : g.slot_count - g.queue_slots;
   for (int pass = 0; pass < 2; ++pass) {
-    for (std::uint32_t j = 0; j < g.slot_count; ++j) {
-      std::uint32_t i = (t_slot_hint + j) % g.slot_count;
+    for (std::uint32_t j = 0; j < size; ++j) {
+      std::uint32_t i = first + (t_slot_hint + j) % size;
       SlotHead& s = r.slot(i);
       if ((s.state.load(std::memory_order_acquire) & kStateMask) != kFree) {
         // Second pass: slots left behind by threads that died outside the lock.
@@ -169,7 +189,7 @@ std::uint32_t reserve_locked(Region& r, std::uint32_t k) noexcept {
       t.pid = self_pid();
       t.tid = self_tid();
       t.ref = ValueRef{};
-      t_slot_hint = i;
+      t_slot_hint = i - first;
       return i;
     }
   }

@@ -57,11 +57,14 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept;
 std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept;
 // Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
 // are in use by live threads.
-std::uint32_t reserve_locked(Region& r, std::uint32_t kind) noexcept;  // SlotKind | kSelectFlag
+// Pool::queue slots wait in a queue; Pool::transfer slots belong to a partner that met a queued
+// waiter and waits for the outcome (a proposal to a select, a large transfer).
+enum class Pool { queue, transfer };
+std::uint32_t reserve_locked(Region& r, std::uint32_t kind, Pool pool) noexcept;  // kind: SlotKind | kSelectFlag
 // Owner only, once the slot has left every queue; no lock needed.
 void release_slot(Region& r, std::uint32_t i) noexcept;
-// All slots are taken: drops the lock and waits (bounded) for one to be freed; the caller
-// retries its operation.
+// All slots of a pool are taken: drops the lock and waits (bounded) for one to be freed; the
+// caller checks its deadline and retries its operation.
 void wait_for_free_slot(Region& r, Guard& guard, Deadline d);
 
 // Stores a completing state; returns whether the owner must be woken (after the unlock).

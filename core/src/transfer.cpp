@@ -103,8 +103,18 @@ PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
     forget_sender(r, src);
     return PullEnd::sender_died;
   }
-  // We may not read the sender's memory (ptrace restrictions): ask it to spill the value.
-  publish_state(s.state, kSpillReq);
+  // We may not read the sender's memory (ptrace restrictions): ask it to spill the value, if
+  // its slot is still the one we pulled from (it may have died and been reused meanwhile).
+  {
+    Guard g(r);
+    if (r.tail(src).ticket != ref.src_ticket ||
+        (s.state.load(std::memory_order_acquire) & kStateMask) != kPulling) {
+      g.release();
+      forget_sender(r, src);
+      return PullEnd::sender_died;
+    }
+    if (set_state_locked(s, kSpillReq)) wake(s);
+  }
   if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed ||
       (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
     forget_sender(r, src);
@@ -134,8 +144,39 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
   return true;
 }
 
+namespace {
+
+// Runs a wait on slot `me`; if it throws (no memory for the value, no room for a spill), frees
+// the slot first: a partner watching it then sees us gone and recovers, as if we had died.
+template <class F>
+End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
+  try {
+    return f();
+  } catch (...) {
+    if (owned_by_me(r.slot(me).owner)) release_slot(r, me);
+    throw;
+  }
+}
+
+End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
+                     std::uint64_t spill, pid_t* peer);
+End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer);
+
+}  // namespace
+
 End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                 std::uint64_t spill, pid_t* peer) {
+  return releasing_on_throw(r, me, [&] { return wait_sender_impl(r, me, d, data, len, spill, peer); });
+}
+
+End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer) {
+  return releasing_on_throw(r, me, [&] { return wait_receiver_impl(r, me, d, sink, peer); });
+}
+
+namespace {
+
+End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
+                     std::uint64_t spill, pid_t* peer) {
   SlotHead& s = r.slot(me);
   std::uint64_t fallback_spill = 0;
   auto cleanup = [&] {
@@ -149,6 +190,8 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
         Guard g(r);
         if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
         clear_bit(r, kSendKind, me);
+        // Not kWaiting any more before the lock drops: a repair must not queue it again.
+        s.state.store(kReserved, std::memory_order_relaxed);
         g.release();
         release_slot(r, me);
         return End::timeout;
@@ -170,7 +213,6 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
         if (ref.puller_slot >= r.geo().slot_count) corrupt("puller slot out of range");
         Partner puller{&r.slot(ref.puller_slot).owner, &r.tail(ref.puller_slot).ticket,
                        ref.puller_ticket};
-        if (peer != nullptr) *peer = r.tail(ref.puller_slot).pid;
         // The receiver copies at several GB/s: spin through the copy (len / 4 GB/s, at most
         // 2 ms) rather than pay a wake-up at its end, unless spinning has not been paying.
         std::int64_t copy_ns = std::min<std::int64_t>(static_cast<std::int64_t>(len / 4), 2'000'000);
@@ -184,6 +226,11 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
         if (!owner_alive(r.slot(ref.puller_slot).owner)) reclaim_locked(r, ref.puller_slot);
         cleanup();
         fallback_spill = 0;
+        if (closed_locked(r)) {
+          g.release();
+          release_slot(r, me);
+          return End::closed;
+        }
         if (d == kNoDeadline && spill == 0 && ref.addr != 0) {
           // We were queued: queue again and wait for another receiver.
           ValueRef& mref = r.tail(me).ref;
@@ -211,7 +258,7 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
   }
 }
 
-End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer) {
+End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer) {
   const Geometry& geo = r.geo();
   SlotHead& ms = r.slot(me);
   for (;;) {
@@ -222,6 +269,7 @@ End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* pee
         Guard g(r);
         if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
         clear_bit(r, kRecvKind, me);
+        ms.state.store(kReserved, std::memory_order_relaxed);  // see wait_sender
         g.release();
         release_slot(r, me);
         return End::timeout;
@@ -290,5 +338,7 @@ End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* pee
     }
   }
 }
+
+}  // namespace
 
 }  // namespace ceramic::detail

@@ -7,6 +7,8 @@
 
 #include <sched.h>
 
+#include <cerrno>
+
 #include <algorithm>
 
 #include "futex.hpp"
@@ -73,6 +75,11 @@ bool owner_alive(const pthread_mutex_t& m) noexcept {
   // robust-futex ABI) in __data.__lock; the kernel sets FUTEX_OWNER_DIED when the owner dies.
   auto v = static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE));
   return (v & FUTEX_TID_MASK) != 0 && (v & FUTEX_OWNER_DIED) == 0;
+}
+
+bool owned_by_me(const pthread_mutex_t& m) noexcept {
+  auto v = static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE));
+  return (v & FUTEX_TID_MASK) == static_cast<std::uint32_t>(self_tid());
 }
 
 bool Partner::alive() const noexcept {
@@ -169,7 +176,11 @@ WaitEnd wait_any_state(std::atomic<std::uint32_t>* const* words, std::size_t n,
     }
     std::int64_t now = now_ns();
     if (deadline != kNoDeadline && now >= deadline) return WaitEnd::deadline;
-    futex_wait_any(words, n, state | kSleeper, std::min(deadline, now + kWaitSliceNs));
+    if (futex_wait_any(words, n, state | kSleeper, std::min(deadline, now + kWaitSliceNs)) ==
+        ENOSYS) {
+      // Before Linux 5.16: no futex_waitv. Poll, sleeping on the first word for a millisecond.
+      futex_wait(*words[0], state | kSleeper, std::min(deadline, now + 1'000'000));
+    }
     if (!unchanged()) return WaitEnd::changed;
   }
 }

@@ -24,6 +24,9 @@ pid_t self_tid() noexcept;
 // kernel's robust-futex word (owner TID | FUTEX_OWNER_DIED) without writing it.
 bool owner_alive(const pthread_mutex_t& m) noexcept;
 
+// True if the calling thread holds robust mutex m.
+bool owned_by_me(const pthread_mutex_t& m) noexcept;
+
 // Who could end a wait by dying: a slot's owner mutex and the ticket the slot must still hold.
 struct Partner {
   const pthread_mutex_t* owner = nullptr;
