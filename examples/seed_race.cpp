@@ -4,7 +4,8 @@
 //
 // Intended: main writes to B and reads from A. But A may meet B first; then main's write has no
 // reader left, and it blocks forever. Here main gives up after a deadline so the program can
-// count how often that happens; run it under ceramic-run to see the deadlock reported instead.
+// count how often that happens. With --block it does not give up: run it under ceramic-run to
+// see the deadlock found, explained and drawn (scripts/demo.sh does).
 #include <ceramic/ceramic.hpp>
 
 #include <chrono>
@@ -27,12 +28,12 @@ int main(int argc, char** argv) {
       chan.recv();
       continue;
     }
-    if (chan.send_for(2, 1s) != ceramic::Status::ok) {
+    if (chan.send_for(2, 200ms) != ceramic::Status::ok) {
       ++stuck;  // A met B: nobody will ever read main's value
       continue;
     }
     int v;
-    if (chan.recv_for(v, 1s) != ceramic::Status::ok) ++stuck;
+    if (chan.recv_for(v, 200ms) != ceramic::Status::ok) ++stuck;
   }
   std::printf("seed race: main blocked in %d of %d runs\n", stuck, runs);
   return 0;
