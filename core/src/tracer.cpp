@@ -400,6 +400,10 @@ void create_file(const std::string& path, Capacities c) {
   munmap(base, g.file_bytes);
 }
 
+bool start(const std::string& path) { return detail::tracer_attach(path.c_str()); }
+
+void stop() { hooks::install(nullptr); }
+
 }  // namespace ceramic::trace
 
 namespace ceramic::detail {
@@ -407,6 +411,10 @@ namespace ceramic::detail {
 bool tracer_autostart() noexcept {
   const char* path = std::getenv(kEnvVar);
   if (path == nullptr || *path == '\0') return false;
+  return tracer_attach(path);
+}
+
+bool tracer_attach(const char* path) noexcept {
   std::string err;
   create_file(path, &err);
   int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -426,8 +434,11 @@ bool tracer_autostart() noexcept {
               g.threads_off == h.threads_off && g.channels_off == h.channels_off &&
               g.ring_off == h.ring_off && g.strings_off == h.strings_off;
     if (ok) {
+      static std::once_flag atfork_once;
+      std::call_once(atfork_once, [] {
+        pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
+      });
       g_tracer = new Tracer(base);  // never destroyed: threads may trace until the very end
-      pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
       hooks::install(g_tracer);
       return true;
     }

@@ -10,6 +10,8 @@ namespace ceramic::detail {
 // A file that is not a valid trace disables tracing with a message on stderr; it never stops
 // the program.
 bool tracer_autostart() noexcept;
+// Attaches to the trace file at path (creating it if missing) and installs the tracer.
+bool tracer_attach(const char* path) noexcept;
 
 // Writes a fresh header for a trace file of the given capacities (ring: a power of two) into
 // base, which maps at least trace::geometry(...).file_bytes zeroed bytes.

@@ -177,4 +177,11 @@ struct Capacities {
 // std::system_error if it cannot (it exists, or the disk is full).
 void create_file(const std::string& path, Capacities = {});
 
+// Starts tracing this process (and the children it forks from now on) into path, creating the
+// file if it does not exist: what CERAMIC_TRACE does when the library loads. Returns false,
+// with the reason on stderr, if path is not a usable trace file. stop() uninstalls the tracer;
+// its mapping stays, so a thread still in the middle of an event is safe.
+bool start(const std::string& path);
+void stop();
+
 }  // namespace ceramic::trace
