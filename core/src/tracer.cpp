@@ -33,12 +33,17 @@ namespace {
 using namespace ceramic::trace;
 
 
+class Tracer;
+Tracer* g_tracer = nullptr;
+
 class Tracer final : public hooks::Observer {
  public:
   explicit Tracer(unsigned char* base)
       : base_(base), h_(*reinterpret_cast<FileHeader*>(base)), proc_name_(program_invocation_short_name) {}
 
   void on_event(const hooks::Record& r) noexcept override;
+  // The calling thread is ending (its thread_local state is being destroyed).
+  void thread_finished() noexcept;
   void after_fork_child() noexcept { t_entry_ = kNoEntry; }
 
   std::mutex mu;  // in-process state below; held across fork by pthread_atfork
@@ -83,8 +88,6 @@ class Tracer final : public hooks::Observer {
 
 thread_local std::uint32_t Tracer::t_entry_ = Tracer::kNoEntry;
 
-Tracer* g_tracer = nullptr;
-
 std::uint32_t Tracer::intern(const char* s) {
   if (s == nullptr || *s == '\0') return 0;
   auto it = sites_.find(s);
@@ -124,6 +127,15 @@ ThreadEntry* Tracer::me() {
     t.state = static_cast<std::uint32_t>(ThreadState::running);
     t.seq.store(2, std::memory_order_release);  // published: even and non-zero
     t_entry_ = i;
+    // A thread that ends must stop counting as one that could still act (std::thread runs
+    // thread_local destructors; _exit and the main thread's exit do not need it).
+    struct Farewell {
+      ~Farewell() {
+        if (g_tracer) g_tracer->thread_finished();
+      }
+    };
+    thread_local Farewell farewell;
+    (void)farewell;
   }
   return &threads()[t_entry_];
 }
@@ -173,6 +185,17 @@ void Tracer::release_all() {
   while (!held_.empty()) {
     held_.begin()->second = 1;
     release(held_.begin()->first);
+  }
+}
+
+void Tracer::thread_finished() noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mu);
+    if (t_entry_ == kNoEntry || t_entry_ >= h_.max_threads) return;
+    ThreadEntry& t = threads()[t_entry_];
+    if (t.pid != self_pid() || t.state == static_cast<std::uint32_t>(ThreadState::exited)) return;
+    update([](ThreadEntry& e) { e.state = static_cast<std::uint32_t>(ThreadState::finished); });
+  } catch (...) {
   }
 }
 

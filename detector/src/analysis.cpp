@@ -158,7 +158,19 @@ Report analyze(const Snapshot& s) {
     g.threads_of[t.pid].push_back(i);
     bool waits = t.op == WaitOp::join ? t.join_pid > 0 : !t.waits.empty();
     g.in_s[i] = t.blocked() && !t.has_deadline && waits && g.alive(t.pid);
-    if (!g.in_s[i] && t.state != ThreadState::exited && g.alive(t.pid)) ++g.active[t.pid];
+    const bool ended = t.state == ThreadState::exited || t.state == ThreadState::finished;
+    if (!g.in_s[i] && !ended && g.alive(t.pid)) ++g.active[t.pid];
+  }
+  // Threads the trace cannot see (they never used ceramic) count as able to act.
+  for (const auto& [pid, os_count] : s.os_threads) {
+    auto it = g.threads_of.find(pid);
+    if (it == g.threads_of.end()) continue;
+    int traced = 0;
+    for (std::size_t i : it->second) {
+      auto st = s.threads[i].state;
+      traced += st != ThreadState::exited && st != ThreadState::finished;
+    }
+    if (os_count > traced) g.active[pid] += os_count - traced;
   }
   for (const ChannelInfo& c : s.channels) {
     for (pid_t h : c.holders) g.held_by[h].push_back(c.id);

@@ -129,7 +129,9 @@ std::string to_chrome_json(const Snapshot& s, const std::vector<EventInfo>& even
                      {"cat", "rendezvous"}, {"pid", b.pid}, {"tid", b.tid}, {"ts", us(b.t_ns)}});
     }
   }
-  return json{{"traceEvents", out}, {"displayTimeUnit", "ns"}}.dump() + "\n";
+  return json{{"traceEvents", out}, {"displayTimeUnit", "ns"}}.dump(
+             -1, ' ', false, json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace ceramic::detector

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -25,7 +26,11 @@ std::string quoted(const std::string& s) {
 }
 
 std::string node(pid_t pid) { return "p" + std::to_string(pid); }
-std::string chan_node(std::uint64_t id) { return "c" + short_id(id); }
+std::string chan_node(std::uint64_t id) {  // the full id: short ones may collide
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "c%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
 
 }  // namespace
 

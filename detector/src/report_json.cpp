@@ -61,7 +61,8 @@ std::string to_json(const Report& r) {
   j["processes"] = json::array();
   for (const Peer& p : r.processes) j["processes"].push_back(peer_json(p));
   j["cycles"] = r.cycles;
-  return j.dump(2) + "\n";
+  // Names come from the traced program: invalid UTF-8 is replaced, never thrown.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace ceramic::detector

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -32,6 +33,16 @@ bool process_gone(pid_t pid) {
   return state == 'Z' || state == 'X';
 }
 
+// Threads of a live process, as the OS counts them (0 if unknown).
+int os_thread_count(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return 0;
+}
+
 template <class T>
 T read_as(const unsigned char* p) {
   T v;
@@ -42,6 +53,11 @@ T read_as(const unsigned char* p) {
 }  // namespace
 
 bool Snapshot::is_dead(pid_t pid) const { return std::binary_search(dead.begin(), dead.end(), pid); }
+
+int Snapshot::threads_of(pid_t pid) const {
+  auto it = std::lower_bound(os_threads.begin(), os_threads.end(), std::make_pair(pid, 0));
+  return it != os_threads.end() && it->first == pid ? it->second : 0;
+}
 
 const ChannelInfo* Snapshot::channel(std::uint64_t id) const {
   auto it = std::lower_bound(channels.begin(), channels.end(), id,
@@ -194,7 +210,7 @@ Snapshot TraceFile::snapshot(bool check_liveness) const {
     t.tid = copy.tid;
     t.ppid = copy.ppid;
     t.name = string_at(copy.name);
-    t.state = copy.state <= 2 ? static_cast<ThreadState>(copy.state) : ThreadState::running;
+    t.state = copy.state <= 3 ? static_cast<ThreadState>(copy.state) : ThreadState::running;
     t.op = copy.op <= 4 ? static_cast<WaitOp>(copy.op) : WaitOp::none;
     t.has_deadline = copy.has_deadline != 0;
     for (std::uint32_t w = 0; w < std::min<std::uint32_t>(copy.n_waits, kMaxWaits); ++w) {
@@ -255,8 +271,13 @@ Snapshot TraceFile::snapshot(bool check_liveness) const {
   }
   if (check_liveness) {
     for (pid_t pid : pids) {
-      if (process_gone(pid)) s.dead.push_back(pid);
+      if (process_gone(pid)) {
+        s.dead.push_back(pid);
+      } else if (int n = os_thread_count(pid); n > 0) {
+        s.os_threads.emplace_back(pid, n);
+      }
     }
+    std::sort(s.os_threads.begin(), s.os_threads.end());
   }
   std::sort(s.dead.begin(), s.dead.end());
   s.dead.erase(std::unique(s.dead.begin(), s.dead.end()), s.dead.end());
@@ -271,10 +292,12 @@ std::vector<EventInfo> TraceFile::events() const {
   const auto& live = *reinterpret_cast<const FileHeader*>(base_);
   std::uint64_t head = live.ring_head.load(std::memory_order_acquire);
   std::uint64_t cap = header_.ring_capacity;
-  std::uint64_t first = head > cap ? head - cap + 1 : 1;
+  std::uint64_t count = std::min(head, cap);  // a scribbled head must not loop for ever
+  std::uint64_t first = head - count + 1;
   std::vector<EventInfo> out;
   const auto* ring = reinterpret_cast<const Event*>(base_ + header_.ring_off);
-  for (std::uint64_t seq = first; seq <= head; ++seq) {
+  for (std::uint64_t k = 0; k < count; ++k) {
+    const std::uint64_t seq = first + k;
     const Event& e = ring[seq & (cap - 1)];
     if (e.seq.load(std::memory_order_acquire) != seq) continue;  // overwritten or unfinished
     EventInfo ev;

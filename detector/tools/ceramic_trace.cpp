@@ -45,6 +45,7 @@ const char* state_name(ThreadState s) {
     case ThreadState::running: return "running";
     case ThreadState::blocked: return "blocked";
     case ThreadState::exited: return "exited";
+    case ThreadState::finished: return "finished";
   }
   return "?";
 }

@@ -45,7 +45,9 @@ inline constexpr std::uint32_t kMaxWaits = 8;     // channels of one blocked ope
 inline constexpr std::uint32_t kMaxHolders = 24;  // processes listed per channel
 inline constexpr std::uint32_t kMaxFormer = 5;    // former holders remembered per channel
 
-enum class ThreadState : std::uint32_t { running = 0, blocked = 1, exited = 2 };
+// exited: the process exited (recorded on its thread); finished: this thread ended, its
+// process may live on.
+enum class ThreadState : std::uint32_t { running = 0, blocked = 1, exited = 2, finished = 3 };
 
 // What a blocked thread waits for (ThreadEntry::op).
 enum class WaitOp : std::uint8_t { none = 0, send = 1, recv = 2, select = 3, join = 4 };

@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ceramic/trace_format.hpp"
@@ -81,7 +82,12 @@ struct Snapshot {
   std::uint32_t dropped_threads = 0, dropped_channels = 0, dropped_strings = 0;
   // Processes known to be gone (exited, killed or zombie) when the snapshot was taken.
   std::vector<pid_t> dead;
+  // Live snapshots: how many threads each live process has (sorted by pid). Threads that never
+  // used ceramic have no entry in the trace, but may be running, or blocked outside ceramic (a
+  // sleep, a read on a pipe): they count as able to act.
+  std::vector<std::pair<pid_t, int>> os_threads;
   bool is_dead(pid_t pid) const;
+  int threads_of(pid_t pid) const;  // 0: unknown
   const ChannelInfo* channel(std::uint64_t id) const;
 };
 
