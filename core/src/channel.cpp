@@ -52,6 +52,38 @@ hooks::Record record(hooks::Event e, hooks::Op op, std::uint64_t ch, Site site) 
   return rec;
 }
 
+// The end of an operation, for the observer. A select's poll (d == 0) that finds nothing is
+// not an event; closed and peer_died only end a wait if there was one.
+void emit_outcome(Status st, hooks::Op op, std::uint64_t ch, Site site, pid_t peer, bool blocked,
+                  Deadline d) {
+  if ((st == Status::timeout && d == 0) ||
+      (!blocked && (st == Status::closed || st == Status::peer_died))) {
+    return;
+  }
+  hooks::Event e = st == Status::ok        ? hooks::Event::rendezvous
+                   : st == Status::timeout ? hooks::Event::timeout
+                                           : hooks::Event::unblock;
+  auto rec = record(e, op, ch, site);
+  rec.peer = peer;
+  rec.value = static_cast<std::int64_t>(st);
+  emit(rec);
+}
+
+// After a wait on our own slot: the operation's result, or nothing to go round again (a
+// declined proposal; a partner that died mid-transfer, when there is no deadline to report to).
+std::optional<Status> after_wait(Deadline d, End e) {
+  switch (e) {
+    case End::ok: return Status::ok;
+    case End::closed: return Status::closed;
+    case End::timeout: return Status::timeout;
+    case End::peer_died:
+      if (d != kNoDeadline) return Status::peer_died;
+      return std::nullopt;
+    case End::retry: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 // ---- Channel ------------------------------------------------------------------------------
@@ -136,33 +168,8 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   pid_t peer = 0;
   auto finish = [&](Status st) {
     if (st != Status::ok) drop_parked(r, spill, len);
-    // A select's poll (d == 0) that finds nothing is not an event; closed/peer_died only
-    // end a wait if there was one.
-    if (!traced || (st == Status::timeout && d == 0) ||
-        (!blocked && (st == Status::closed || st == Status::peer_died))) {
-      return st;
-    }
-    hooks::Event e = st == Status::ok        ? hooks::Event::rendezvous
-                     : st == Status::timeout ? hooks::Event::timeout
-                                             : hooks::Event::unblock;
-    auto rec = record(e, hooks::Op::send, id(), site);
-    rec.peer = peer;
-    rec.value = static_cast<std::int64_t>(st);
-    emit(rec);
+    if (traced) emit_outcome(st, hooks::Op::send, id(), site, peer, blocked, d);
     return st;
-  };
-  // After a wait on our own slot: done, or go round again.
-  auto after_wait = [&](End e) -> std::optional<Status> {
-    switch (e) {
-      case End::ok: return Status::ok;
-      case End::closed: return Status::closed;
-      case End::timeout: return Status::timeout;
-      case End::peer_died:
-        if (d != kNoDeadline) return Status::peer_died;
-        return std::nullopt;
-      case End::retry: return std::nullopt;
-    }
-    return std::nullopt;
   };
 
   for (;;) {
@@ -223,7 +230,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
       if (w) wake(rs);
-      if (auto st = after_wait(wait_sender(r, me, d, data, len, spill, traced ? &peer : nullptr))) {
+      if (auto st = after_wait(d, wait_sender(r, me, d, data, len, traced ? &peer : nullptr))) {
         return finish(*st);
       }
       continue;
@@ -277,7 +284,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       emit(rec);
     }
     blocked = true;
-    if (auto st = after_wait(wait_sender(r, me, d, data, len, spill, traced ? &peer : nullptr))) {
+    if (auto st = after_wait(d, wait_sender(r, me, d, data, len, traced ? &peer : nullptr))) {
         return finish(*st);
       }
   }
@@ -290,32 +297,8 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
   bool blocked = false;
   pid_t peer = 0;
   auto finish = [&](Status st) {
-    // A select's poll (d == 0) that finds nothing is not an event; closed/peer_died only
-    // end a wait if there was one.
-    if (!traced || (st == Status::timeout && d == 0) ||
-        (!blocked && (st == Status::closed || st == Status::peer_died))) {
-      return st;
-    }
-    hooks::Event e = st == Status::ok        ? hooks::Event::rendezvous
-                     : st == Status::timeout ? hooks::Event::timeout
-                                             : hooks::Event::unblock;
-    auto rec = record(e, hooks::Op::recv, id(), site);
-    rec.peer = peer;
-    rec.value = static_cast<std::int64_t>(st);
-    emit(rec);
+    if (traced) emit_outcome(st, hooks::Op::recv, id(), site, peer, blocked, d);
     return st;
-  };
-  auto after_wait = [&](End e) -> std::optional<Status> {
-    switch (e) {
-      case End::ok: return Status::ok;
-      case End::closed: return Status::closed;
-      case End::timeout: return Status::timeout;
-      case End::peer_died:
-        if (d != kNoDeadline) return Status::peer_died;
-        return std::nullopt;
-      case End::retry: return std::nullopt;
-    }
-    return std::nullopt;
   };
 
   for (;;) {
@@ -400,7 +383,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         bool w = set_state_locked(ss, kOffered);
         g.release();
         if (w) wake(ss);
-        if (auto st = after_wait(wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
+        if (auto st = after_wait(d, wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
           return finish(*st);
         }
         continue;
@@ -477,7 +460,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       emit(rec);
     }
     blocked = true;
-    if (auto st = after_wait(wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
+    if (auto st = after_wait(d, wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
       return finish(*st);
     }
   }

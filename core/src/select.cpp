@@ -221,7 +221,7 @@ Completion complete(const SelectCase& c, const Queued& q) {
   move_state(s.state, kPulling);
   answer_locked(r, p, ref.puller_ticket, kLargeOffer);
   g.release();
-  End e = wait_sender(r, q.slot, kNoDeadline, c.data, c.len, 0);
+  End e = wait_sender(r, q.slot, kNoDeadline, c.data, c.len);
   return e == End::ok ? Completion::fired : Completion::retry;
 }
 

@@ -159,14 +159,14 @@ End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
 }
 
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                     std::uint64_t spill, pid_t* peer);
+                     pid_t* peer);
 End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer);
 
 }  // namespace
 
 End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                std::uint64_t spill, pid_t* peer) {
-  return releasing_on_throw(r, me, [&] { return wait_sender_impl(r, me, d, data, len, spill, peer); });
+                pid_t* peer) {
+  return releasing_on_throw(r, me, [&] { return wait_sender_impl(r, me, d, data, len, peer); });
 }
 
 End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer) {
@@ -176,7 +176,7 @@ End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* pee
 namespace {
 
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                     std::uint64_t spill, pid_t* peer) {
+                     pid_t* peer) {
   SlotHead& s = r.slot(me);
   std::uint64_t fallback_spill = 0;
   auto cleanup = [&] {
@@ -226,21 +226,9 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
         if (!owner_alive(r.slot(ref.puller_slot).owner)) reclaim_locked(r, ref.puller_slot);
         cleanup();
         fallback_spill = 0;
-        if (closed_locked(r)) {
-          g.release();
-          release_slot(r, me);
-          return End::closed;
-        }
-        if (d == kNoDeadline && spill == 0 && ref.addr != 0) {
-          // We were queued: queue again and wait for another receiver.
-          ValueRef& mref = r.tail(me).ref;
-          mref.puller_slot = 0;
-          mref.puller_ticket = 0;
-          mref.spill = 0;
-          move_state(s.state, kWaiting);
-          set_bit(r, kSendKind, me);
-          continue;
-        }
+        // Not delivered. Do not re-queue from here: a receiver may have queued itself while
+        // we were busy, and both queues must never hold waiters at once (I2). The caller
+        // starts the operation again, or reports peer_died if it has a deadline.
         g.release();
         release_slot(r, me);
         return End::peer_died;
@@ -317,21 +305,10 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
           release_slot(r, me);
           return End::ok;
         }
-        // The sender died mid-transfer: nothing was received.
-        if (d != kNoDeadline) {
-          release_slot(r, me);
-          return End::peer_died;
-        }
-        Guard g(r);
-        r.tail(me).ref = ValueRef{};
-        if (closed_locked(r)) {
-          g.release();
-          release_slot(r, me);
-          return End::closed;
-        }
-        move_state(ms.state, kWaiting);
-        set_bit(r, kRecvKind, me);
-        continue;
+        // The sender died mid-transfer: nothing was received. As in wait_sender, never
+        // re-queue from here (a sender may be queued by now): the caller starts again.
+        release_slot(r, me);
+        return d != kNoDeadline ? End::peer_died : End::retry;
       }
       default:
         corrupt("unexpected receiver slot state");

@@ -36,11 +36,11 @@ enum class End { ok, closed, timeout, peer_died, retry };
 
 // The sender's wait on its own slot `me`: queued (kWaiting), offering a large value or
 // proposing to a select (kPulling, kSpillReq, kSpillReady). Releases the slot before returning.
-// peer_died: the receiver pulling our value died (not delivered). Never drops `spill`: the
-// caller still owns a parked value unless the result is ok. *peer (if not null) gets the
+// peer_died: the receiver pulling our value died (not delivered). Never drops a parked value:
+// the caller still owns it unless the result is ok. *peer (if not null) gets the
 // receiver's pid when the receiver recorded it (tracing).
 End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
-                std::uint64_t spill, pid_t* peer = nullptr);
+                pid_t* peer = nullptr);
 
 // The receiver's wait on its own slot `me`: queued (kWaiting) or proposing to a select
 // (kProposed). Delivers the value into sink; *peer (if not null) gets the sender's pid when known.
