@@ -61,6 +61,7 @@ class Tracer final : public hooks::Observer {
   ThreadEntry* me();
   ChannelEntry* find_channel(std::uint64_t id);
   void hold(std::uint64_t id);
+  void add_holder(ChannelEntry& c, std::int32_t pid);
   void release(std::uint64_t id);
   void release_all();
   void record(const hooks::Record& r, EventKind kind, std::uint32_t file);
@@ -156,14 +157,18 @@ ChannelEntry* Tracer::find_channel(std::uint64_t id) {
 
 void Tracer::hold(std::uint64_t id) {
   if (held_[id]++ > 0) return;
-  ChannelEntry* c = find_channel(id);
-  if (c == nullptr) return;
-  std::int32_t pid = self_pid();
-  for (auto& slot : c->holders) {
+  if (ChannelEntry* c = find_channel(id)) add_holder(*c, self_pid());
+}
+
+void Tracer::add_holder(ChannelEntry& c, std::int32_t pid) {
+  for (auto& slot : c.holders) {
+    if (slot.load(std::memory_order_acquire) == pid) return;  // listed already
+  }
+  for (auto& slot : c.holders) {
     std::int32_t expected = 0;
     if (slot.compare_exchange_strong(expected, pid, std::memory_order_acq_rel)) return;
   }
-  c->overflow.store(1, std::memory_order_release);  // readers must assume other holders
+  c.overflow.store(1, std::memory_order_release);  // readers must assume other holders
 }
 
 void Tracer::release(std::uint64_t id) {
@@ -250,20 +255,17 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
       case hooks::Event::channel_released:
         release(r.channel);
         break;
-      case hooks::Event::start: {
-        // A new child: it holds everything its parent held when it forked.
+      case hooks::Event::start:
+        // A new child. It holds the handles its parent held (held_ is inherited with the rest
+        // of memory), and its parent listed it as their holder when it forked (spawn below).
         proc_name_ = r.name ? r.name : "";
         t_entry_ = kNoEntry;
         me();
-        auto inherited = held_;
-        held_.clear();
-        for (auto& [id, n] : inherited) {
-          hold(id);
-          held_[id] = n;
+        for (auto& [id, n] : held_) {
+          if (ChannelEntry* c = find_channel(id)) add_holder(*c, self_pid());
         }
         record(r, EventKind::start, file);
         break;
-      }
       case hooks::Event::exit:
         update([&](ThreadEntry& t) {
           t.state = static_cast<std::uint32_t>(ThreadState::exited);
@@ -273,6 +275,11 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
         record(r, EventKind::exit, file);
         break;
       case hooks::Event::spawn:
+        // The child holds our handles from the fork on, even before it runs a line: list it
+        // now, so a parent blocked before the child starts is never seen as alone.
+        for (auto& [id, n] : held_) {
+          if (ChannelEntry* c = find_channel(id)) add_holder(*c, r.peer);
+        }
         record(r, EventKind::spawn, file);
         break;
       case hooks::Event::block:

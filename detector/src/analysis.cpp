@@ -1,7 +1,6 @@
 #include "ceramic/detector/analysis.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -103,29 +102,48 @@ Peer peer_of(const Graph& g, pid_t pid) {
   return p;
 }
 
-// Strongly connected components (Tarjan) of the wait-for graph among stuck processes.
+// Strongly connected components (Tarjan's algorithm, iterative: a chain of 100,000 processes
+// must not overflow the stack) of the wait-for graph among stuck processes.
 std::vector<std::vector<pid_t>> cycles_of(const std::map<pid_t, std::set<pid_t>>& edges) {
   std::map<pid_t, int> index, low;
   std::set<pid_t> on_stack;
   std::vector<pid_t> stack;
   std::vector<std::vector<pid_t>> out;
   int next = 0;
-  std::function<void(pid_t)> visit = [&](pid_t v) {
-    index[v] = low[v] = next++;
-    stack.push_back(v);
-    on_stack.insert(v);
+  static const std::set<pid_t> kNoEdges;
+  auto succ = [&](pid_t v) -> const std::set<pid_t>& {
     auto it = edges.find(v);
-    if (it != edges.end()) {
-      for (pid_t w : it->second) {
+    return it == edges.end() ? kNoEdges : it->second;
+  };
+  struct Frame {
+    pid_t v;
+    std::set<pid_t>::const_iterator it;
+  };
+  for (const auto& [root, _] : edges) {
+    if (index.count(root)) continue;
+    std::vector<Frame> calls;
+    auto enter = [&](pid_t v) {
+      index[v] = low[v] = next++;
+      stack.push_back(v);
+      on_stack.insert(v);
+      calls.push_back(Frame{v, succ(v).begin()});
+    };
+    enter(root);
+    while (!calls.empty()) {
+      Frame& f = calls.back();
+      if (f.it != succ(f.v).end()) {
+        pid_t w = *f.it++;
         if (!index.count(w)) {
-          visit(w);
-          low[v] = std::min(low[v], low[w]);
+          enter(w);
         } else if (on_stack.count(w)) {
-          low[v] = std::min(low[v], index[w]);
+          low[f.v] = std::min(low[f.v], index[w]);
         }
+        continue;
       }
-    }
-    if (low[v] == index[v]) {
+      pid_t v = f.v;
+      calls.pop_back();
+      if (!calls.empty()) low[calls.back().v] = std::min(low[calls.back().v], low[v]);
+      if (low[v] != index[v]) continue;
       std::vector<pid_t> scc;
       pid_t w;
       do {
@@ -134,15 +152,11 @@ std::vector<std::vector<pid_t>> cycles_of(const std::map<pid_t, std::set<pid_t>>
         on_stack.erase(w);
         scc.push_back(w);
       } while (w != v);
-      bool self_loop = it != edges.end() && it->second.count(v);
-      if (scc.size() > 1 || self_loop) {
+      if (scc.size() > 1 || succ(v).count(v)) {
         std::sort(scc.begin(), scc.end());
         out.push_back(std::move(scc));
       }
     }
-  };
-  for (const auto& [v, _] : edges) {
-    if (!index.count(v)) visit(v);
   }
   return out;
 }
