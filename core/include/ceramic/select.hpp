@@ -64,11 +64,9 @@ struct RecvCase {
                       Sink{&Chan<T>::prepare_value, &value}, 0};
   }
   void fire(bool closed) {
-    if (closed) {
-      fn(std::optional<T>());
-    } else {
-      fn(std::optional<T>(std::move(value)));
-    }
+    std::optional<T> v;
+    if (!closed) v.emplace(std::move(value));
+    fn(std::move(v));
   }
 };
 
