@@ -1,5 +1,7 @@
 #include "ceramic/detector/analysis.hpp"
 
+#include "saturate.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -234,7 +236,7 @@ Report analyze(const Snapshot& s) {
     st.op = t.op;
     st.file = t.file;
     st.line = t.line;
-    st.blocked_ns = s.taken_ns - t.since_ns;
+    st.blocked_ns = sat_sub(s.taken_ns, t.since_ns);
     st.seq = t.seq;
     procs.insert(t.pid);
     edges[t.pid];
@@ -276,7 +278,17 @@ Report analyze(const Snapshot& s) {
   for (pid_t p : procs) r.processes.push_back(peer_of(g, p));
   r.cycles = cycles_of(edges);
   if (r.deadlock) {
-    r.kind = !r.cycles.empty() ? "cycle" : dead_end ? "no live peer" : "knot";
+    // A cycle: every stuck thread waits on exactly one live peer. More choices (a select, a
+    // channel several could answer on) make a knot, the OR-model's deadlock.
+    bool single = true;
+    for (const StuckThread& t : r.stuck) {
+      std::size_t live = t.op == WaitOp::join ? 1 : 0;
+      for (const BlockedWait& w : t.waits) {
+        for (const Peer& p : w.others) live += p.state == PeerState::stuck;
+      }
+      single = single && live == 1;
+    }
+    r.kind = dead_end ? "no live peer" : (!r.cycles.empty() && single) ? "cycle" : "knot";
   }
   return r;
 }

@@ -6,6 +6,7 @@
 
 #include "ceramic/detector/report.hpp"
 #include "report_util.hpp"
+#include "saturate.hpp"
 
 namespace ceramic::detector {
 namespace {
@@ -74,7 +75,7 @@ std::string to_chrome_json(const Snapshot& s, const std::vector<EventInfo>& even
           const EventInfo& b = *it->second;
           json x = {{"ph", "X"}, {"name", "blocked: " + what(b)}, {"cat", "wait"},
                     {"pid", e.pid}, {"tid", e.tid}, {"ts", us(b.t_ns)},
-                    {"dur", us(e.t_ns - b.t_ns)}, {"args", args_of(b)}};
+                    {"dur", us(sat_sub(e.t_ns, b.t_ns))}, {"args", args_of(b)}};
           x["args"]["outcome"] = e.kind == EventKind::timeout      ? "timeout"
                                  : e.kind == EventKind::rendezvous ? "rendezvous"
                                                                    : "woken";
@@ -110,7 +111,7 @@ std::string to_chrome_json(const Snapshot& s, const std::vector<EventInfo>& even
   // Still blocked at the end of the trace: draw the slice up to the last event.
   for (const auto& [key, b] : open) {
     json x = {{"ph", "X"}, {"name", "blocked: " + what(*b)}, {"cat", "wait"}, {"pid", key.first},
-              {"tid", key.second}, {"ts", us(b->t_ns)}, {"dur", us(last_ns - b->t_ns)},
+              {"tid", key.second}, {"ts", us(b->t_ns)}, {"dur", us(sat_sub(last_ns, b->t_ns))},
               {"args", args_of(*b)}};
     x["args"]["outcome"] = "still blocked";
     out.push_back(std::move(x));

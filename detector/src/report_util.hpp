@@ -17,8 +17,18 @@ inline std::string site(const std::string& file, int line) {
   return (file.empty() ? std::string("?") : basename_of(file)) + ":" + std::to_string(line);
 }
 
+// Names come from the traced program: control characters would break the report's layout.
+inline std::string printable(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 inline std::string process_label(const std::string& name, pid_t pid) {
-  return (name.empty() ? std::string("process") : name) + " (pid " + std::to_string(pid) + ")";
+  return (name.empty() ? std::string("process") : printable(name)) + " (pid " +
+         std::to_string(pid) + ")";
 }
 
 // Channels carry random 64-bit ids; six hex digits tell them apart in a report.
@@ -29,7 +39,8 @@ inline std::string short_id(std::uint64_t id) {
 }
 
 inline std::string channel_label(const ChannelRef& c) {
-  std::string s = c.name.empty() ? "channel #" + short_id(c.id) : "channel '" + c.name + "'";
+  std::string s =
+      c.name.empty() ? "channel #" + short_id(c.id) : "channel '" + printable(c.name) + "'";
   if (c.line) s += " (made at " + site(c.file, c.line) + ")";
   return s;
 }

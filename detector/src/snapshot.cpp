@@ -1,5 +1,7 @@
 #include "ceramic/detector/snapshot.hpp"
 
+#include "saturate.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -68,7 +70,6 @@ const ChannelInfo* Snapshot::channel(std::uint64_t id) const {
 TraceFile::TraceFile(TraceFile&& o) noexcept
     : base_(o.base_), size_(o.size_), mapped_(o.mapped_), bytes_(std::move(o.bytes_)),
       header_(o.header_) {
-  if (!mapped_) base_ = bytes_.data();
   o.base_ = nullptr;
   o.mapped_ = false;
 }
@@ -81,7 +82,6 @@ TraceFile& TraceFile::operator=(TraceFile&& o) noexcept {
     mapped_ = o.mapped_;
     bytes_ = std::move(o.bytes_);
     header_ = o.header_;
-    if (!mapped_) base_ = bytes_.data();
     o.base_ = nullptr;
     o.mapped_ = false;
   }
@@ -132,9 +132,11 @@ TraceFile TraceFile::load(const std::string& path) {
 
 TraceFile TraceFile::from_bytes(std::vector<unsigned char> bytes) {
   TraceFile t;
-  t.bytes_ = std::move(bytes);
-  t.base_ = t.bytes_.data();
-  t.size_ = t.bytes_.size();
+  // The file's structs want 64-byte alignment (as a mapping has): copy into storage that has it.
+  t.size_ = bytes.size();
+  t.bytes_ = std::vector<Line>((t.size_ + sizeof(Line) - 1) / sizeof(Line) + 1);
+  if (t.size_ != 0) std::memcpy(t.bytes_.data(), bytes.data(), t.size_);
+  t.base_ = reinterpret_cast<const unsigned char*>(t.bytes_.data());
   t.validate();
   return t;
 }
@@ -283,8 +285,8 @@ Snapshot TraceFile::snapshot(bool check_liveness) const {
   s.dead.erase(std::unique(s.dead.begin(), s.dead.end()), s.dead.end());
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  s.taken_ns = static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec -
-               header_.created_mono_ns;
+  s.taken_ns = sat_sub(static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec,
+                       header_.created_mono_ns);
   return s;
 }
 

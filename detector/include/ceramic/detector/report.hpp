@@ -70,7 +70,7 @@ struct Report {
   std::vector<ChannelRef> channels;  // channels involved
   std::vector<Peer> processes;       // every process in the graph (stuck, exited, killed)
   std::vector<std::vector<pid_t>> cycles;  // wait-for cycles among stuck processes, if any
-  std::string kind;  // "cycle", "knot", or "no other holder"
+  std::string kind;  // "no live peer", "cycle" (each waits for one other), or "knot"
 };
 
 std::string to_text(const Report&);

@@ -118,7 +118,10 @@ class TraceFile {
   const unsigned char* base_ = nullptr;
   std::size_t size_ = 0;
   bool mapped_ = false;
-  std::vector<unsigned char> bytes_;
+  struct alignas(64) Line {
+    unsigned char b[64];
+  };
+  std::vector<Line> bytes_;  // a loaded file, 64-byte aligned (its structs need it)
   struct Layout {  // validated copy of the header's immutable fields
     std::uint32_t max_threads, max_channels, ring_capacity, string_bytes;
     std::uint64_t threads_off, channels_off, ring_off, strings_off;
