@@ -19,3 +19,5 @@ run build/asan -L procs -- -DCMAKE_BUILD_TYPE=Debug -DCERAMIC_SANITIZE=address,u
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   run build/tsan -L threads -- -DCMAKE_BUILD_TYPE=Debug -DCERAMIC_SANITIZE=thread \
   -DCERAMIC_EXAMPLES=OFF -DCMAKE_CXX_COMPILER=clang++
+echo "== fuzzing the trace reader (libFuzzer, 30 s)"
+bash detector/fuzz/run.sh 30
