@@ -1,0 +1,139 @@
+// ceramic bench — entry point, and the ratio table printed after the runs.
+//
+// The console reporter is the usual one; it also remembers, for every benchmark, the median of
+// the repetitions (or the single run when there are none) so that the ratios at the end come
+// from the very run printed above them. Machine-readable output: --benchmark_out=FILE
+// --benchmark_out_format=json (the console format is always used on stdout).
+#include <benchmark/benchmark.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  using ConsoleReporter::ConsoleReporter;
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) remember(run);
+  }
+
+  void PrintRatios(std::ostream& out) const;
+
+ private:
+  struct Result {
+    bool median = false;
+    std::map<std::string, double> metrics;  // ns_one_way, GB/s
+  };
+
+  void remember(const Run& run) {
+    if (run.error_occurred) return;
+    const bool median = run.run_type == Run::RT_Aggregate;
+    if (median && run.aggregate_name != "median") return;
+    std::string key = run.run_name.function_name;
+    if (!run.run_name.args.empty()) key += "/" + run.run_name.args;
+    Result& r = results_[key];
+    if (r.median && !median) return;
+    r.median = median;
+    if (auto it = run.counters.find("ns_one_way"); it != run.counters.end())
+      r.metrics["ns_one_way"] = it->second.value;
+    if (auto it = run.counters.find("bytes_per_second"); it != run.counters.end())
+      r.metrics["GB/s"] = it->second.value / 1e9;
+  }
+
+  std::optional<double> lookup(const std::string& key, const std::string& metric) const {
+    auto r = results_.find(key);
+    if (r == results_.end()) return std::nullopt;
+    auto m = r->second.metrics.find(metric);
+    if (m == r->second.metrics.end()) return std::nullopt;
+    return m->second;
+  }
+
+  std::map<std::string, Result> results_;
+};
+
+struct Ratio {
+  const char* label;
+  const char* numerator;
+  const char* denominator;
+  const char* metric;
+};
+
+// Latency ratios: above 1 means the numerator is slower. Throughput ratios: above 1 means the
+// numerator is faster.
+const Ratio kRatios[] = {
+    {"ceramic proc / spin floor proc", "BM_ceramic_pingpong_proc", "BM_spin_pingpong_proc",
+     "ns_one_way"},
+    {"ceramic proc / futex proc", "BM_ceramic_pingpong_proc", "BM_futex_pingpong_proc",
+     "ns_one_way"},
+    {"ceramic proc / spin-then-futex proc", "BM_ceramic_pingpong_proc",
+     "BM_spinfutex_pingpong_proc", "ns_one_way"},
+    {"seed 3-dgram proc / ceramic proc", "BM_seed3dgram_pingpong_proc",
+     "BM_ceramic_pingpong_proc", "ns_one_way"},
+    {"ceramic pinned / futex pinned", "BM_ceramic_pingpong_proc_pinned",
+     "BM_futex_pingpong_proc_pinned", "ns_one_way"},
+    {"ceramic sleeping / futex sleeping", "BM_ceramic_pingpong_proc_sleeping",
+     "BM_futex_pingpong_proc_sleeping", "ns_one_way"},
+    {"ceramic threads / spin floor threads", "BM_ceramic_pingpong_threads",
+     "BM_spin_pingpong_threads", "ns_one_way"},
+    {"mutex+cv threads / ceramic threads", "BM_mutexcv_pingpong_threads",
+     "BM_ceramic_pingpong_threads", "ns_one_way"},
+    {"ceramic 1 MiB / process_vm_readv 1 MiB", "BM_ceramic_string_to_parent/1048576",
+     "BM_process_vm_readv_proc/1048576", "GB/s"},
+    {"ceramic 16 MiB / process_vm_readv 16 MiB", "BM_ceramic_string_to_parent/16777216",
+     "BM_process_vm_readv_proc/16777216", "GB/s"},
+    {"ceramic 16 MiB / memcpy 16 MiB", "BM_ceramic_string_to_parent/16777216",
+     "BM_memcpy/16777216", "GB/s"},
+};
+
+void RatioReporter::PrintRatios(std::ostream& out) const {
+  auto cell = [](std::optional<double> v) {
+    char buf[32];
+    if (v)
+      std::snprintf(buf, sizeof buf, "%10.2f", *v);
+    else
+      std::snprintf(buf, sizeof buf, "%10s", "n/a");
+    return std::string(buf);
+  };
+  out << "\nRatios (medians when repeated; latency in ns one way, throughput in GB/s = 1e9 B/s)\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-42s %-10s %10s %10s %8s\n", "ratio", "metric", "numerator",
+                "denom.", "ratio");
+  out << line;
+  for (const Ratio& r : kRatios) {
+    const auto a = lookup(r.numerator, r.metric);
+    const auto b = lookup(r.denominator, r.metric);
+    char ratio[32];
+    if (a && b && *b > 0)
+      std::snprintf(ratio, sizeof ratio, "%7.2fx", *a / *b);
+    else
+      std::snprintf(ratio, sizeof ratio, "%8s", "n/a");
+    std::snprintf(line, sizeof line, "%-42s %-10s %s %s %s\n", r.label, r.metric,
+                  cell(a).c_str(), cell(b).c_str(), ratio);
+    out << line;
+  }
+  out.flush();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A peer that dies must show up as a failed write (EPIPE), not kill the whole suite.
+  signal(SIGPIPE, SIG_IGN);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                               : benchmark::ConsoleReporter::OO_Tabular);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintRatios(reporter.GetOutputStream());
+  benchmark::Shutdown();
+  return 0;
+}

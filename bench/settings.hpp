@@ -1,0 +1,43 @@
+// ceramic bench — the knobs every suite shares, in one place so the docs can quote them.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace bench {
+
+// Minimum measured time per benchmark run. Small on purpose: the whole binary, 5 repetitions of
+// every benchmark, has to finish in about three minutes on a 2-core VM.
+inline constexpr double kMinTime = 0.3;
+
+// No single handoff may take longer than this. When one does, a watchdog kills the peer,
+// unblocks the measuring side, and the benchmark reports an error instead of hanging.
+inline constexpr std::chrono::seconds kStallLimit{10};
+
+// How long a finished peer may take to exit before it is killed.
+inline constexpr std::chrono::seconds kJoinLimit{5};
+
+// "Sleeping peer" variants: the peer sleeps this long before answering each message, so the
+// answer always finds the measuring side asleep in the kernel.
+inline constexpr std::chrono::microseconds kPeerSleep{200};
+
+// Spin budget of the spin-then-futex baseline.
+inline constexpr std::chrono::microseconds kSpinBudget{5};
+
+// Message sizes of the throughput suites.
+inline constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+// Every benchmark measures wall-clock time: the work happens in two processes or threads, and
+// the CPU time of the measuring thread alone would hide half of it.
+inline void timed(benchmark::internal::Benchmark* b) { b->UseRealTime()->MinTime(kMinTime); }
+
+// The throughput suites, once per message size.
+inline void timed_sizes(benchmark::internal::Benchmark* b) {
+  timed(b);
+  b->Arg(static_cast<std::int64_t>(kMiB))->Arg(static_cast<std::int64_t>(16 * kMiB));
+}
+
+}  // namespace bench
