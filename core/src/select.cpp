@@ -197,9 +197,10 @@ Completion complete(const SelectCase& c, const Queued& q) {
     return Completion::retry;
   }
   SlotHead& ps = r.slot(p);
+  // The proposer wrote src_slot/src_ticket (our slot) and reads them while it waits: write only
+  // the other fields.
   ValueRef& pref = r.tail(p).ref;
   ps.len = c.len;
-  pref = ValueRef{};
   pref.src_pid = self_pid();
   if (c.len <= geo.inline_bytes || q.parked != 0) {
     if (q.parked != 0) {
@@ -214,9 +215,7 @@ Completion complete(const SelectCase& c, const Queued& q) {
     return Completion::fired;
   }
   // Long and unbuffered: the receiver pulls it from our memory while we wait in kPulling.
-  pref.addr = reinterpret_cast<std::uint64_t>(c.data);
-  pref.src_slot = q.slot;
-  pref.src_ticket = r.tail(q.slot).ticket;
+  pref.addr = reinterpret_cast<std::uint64_t>(c.data);  // src_slot/src_ticket: ours already
   r.tail(q.slot).ref.addr = 0;  // not a queued sender any more: never re-queue this slot
   move_state(s.state, kPulling);
   answer_locked(r, p, ref.puller_ticket, kLargeOffer);

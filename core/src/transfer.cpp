@@ -283,16 +283,18 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
         release_slot(r, me);
         return End::retry;
       case kProposed: {
-        // We proposed to a select's send slot: wait for its answer while it lives.
-        const ValueRef ref = r.tail(me).ref;
-        if (ref.src_slot >= geo.slot_count) corrupt("select slot out of range");
-        Partner select{&r.slot(ref.src_slot).owner, &r.tail(ref.src_slot).ticket, ref.src_ticket};
+        // We proposed to a select's send slot: wait for its answer while it lives. Only the
+        // two fields we wrote are read here; the select writes the others when it answers.
+        const std::uint32_t src_slot = r.tail(me).ref.src_slot;
+        const std::uint32_t src_ticket = r.tail(me).ref.src_ticket;
+        if (src_slot >= geo.slot_count) corrupt("select slot out of range");
+        Partner select{&r.slot(src_slot).owner, &r.tail(src_slot).ticket, src_ticket};
         if (wait_state(ms.state, kProposed, kNoDeadline, &select) != WaitEnd::partner_died) {
           continue;
         }
         Guard g(r);
         if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kProposed) continue;
-        if (!owner_alive(r.slot(ref.src_slot).owner)) reclaim_locked(r, ref.src_slot);
+        if (!owner_alive(r.slot(src_slot).owner)) reclaim_locked(r, src_slot);
         g.release();
         release_slot(r, me);
         return End::retry;

@@ -103,7 +103,8 @@ TEST(SelectProcs, RandomKillsNeverHangOrDuplicate) {
       victims.emplace_back("victim-sender", [&] {
         for (;;) {
           int v = next[0].fetch_add(1);
-          require(v < kValues, "ran out of values");
+          // Fast rounds can use up the values: then wait to be killed like any victim.
+          if (v >= kValues) for (;;) pause();
           select(on_send(a, v, [] {}), on_send(b, v, [] {}));
         }
       });
