@@ -95,6 +95,7 @@ const Ratio kRatios[] = {
 };
 
 void RatioReporter::PrintRatios(std::ostream& out) const {
+  if (results_.empty()) return;  // --benchmark_list_tests, or a filter that matched nothing
   auto cell = [](std::optional<double> v) {
     char buf[32];
     if (v)

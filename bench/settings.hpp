@@ -10,7 +10,8 @@
 namespace bench {
 
 // Minimum measured time per benchmark run. Small on purpose: the whole binary, 5 repetitions of
-// every benchmark, has to finish in about three minutes on a 2-core VM.
+// every benchmark, must stay under about three minutes on a 2-core VM (it takes about 105 s on
+// the machine of docs/performance.md).
 inline constexpr double kMinTime = 0.3;
 
 // No single handoff may take longer than this. When one does, a watchdog kills the peer,
