@@ -160,6 +160,21 @@ End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
 
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                      pid_t* peer);
+
+// Waits while slot `me` sits in queue k. At the deadline, withdraws it if it is still queued
+// and releases it: true. False when a partner (or close) changed its state first.
+bool wait_queued(Region& r, std::uint32_t me, SlotKind k, Deadline d) {
+  SlotHead& s = r.slot(me);
+  if (wait_state(s.state, kWaiting, d) != WaitEnd::deadline) return false;
+  Guard g(r);
+  if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) return false;
+  clear_bit(r, k, me);
+  // Not kWaiting any more before the lock drops: a repair must not queue it again.
+  s.state.store(kReserved, std::memory_order_relaxed);
+  g.release();
+  release_slot(r, me);
+  return true;
+}
 End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer);
 
 }  // namespace
@@ -185,17 +200,9 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
   for (;;) {
     std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
     switch (st) {
-      case kWaiting: {
-        if (wait_state(s.state, kWaiting, d) != WaitEnd::deadline) continue;
-        Guard g(r);
-        if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
-        clear_bit(r, kSendKind, me);
-        // Not kWaiting any more before the lock drops: a repair must not queue it again.
-        s.state.store(kReserved, std::memory_order_relaxed);
-        g.release();
-        release_slot(r, me);
-        return End::timeout;
-      }
+      case kWaiting:
+        if (wait_queued(r, me, kSendKind, d)) return End::timeout;
+        continue;
       case kDone:
         if (peer != nullptr && r.tail(me).ref.peer_pid != 0) *peer = r.tail(me).ref.peer_pid;
         release_slot(r, me);
@@ -252,16 +259,9 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
   for (;;) {
     std::uint32_t st = ms.state.load(std::memory_order_acquire) & kStateMask;
     switch (st) {
-      case kWaiting: {
-        if (wait_state(ms.state, kWaiting, d) != WaitEnd::deadline) continue;
-        Guard g(r);
-        if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) continue;
-        clear_bit(r, kRecvKind, me);
-        ms.state.store(kReserved, std::memory_order_relaxed);  // see wait_sender
-        g.release();
-        release_slot(r, me);
-        return End::timeout;
-      }
+      case kWaiting:
+        if (wait_queued(r, me, kRecvKind, d)) return End::timeout;
+        continue;
       case kDone: {
         std::size_t len = checked_len(ms.len, geo, true);
         if (len <= geo.inline_bytes) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <optional>
 
 #include "futex.hpp"
 #include "layout.hpp"
@@ -58,6 +59,34 @@ std::int64_t spin_budget(std::int64_t expected_ns) noexcept {
   return std::max(expected_ns, woke ? kAfterWakeSpinNs : kBaseSpinNs);
 }
 
+// Phases 1 and 2 of every wait. Spin for `budget` (the partner is running on another core and
+// answers soon), then yield a few times: when the partner shares our core (or waits for it),
+// this hands it the core at the cost of one system call, where sleeping would cost a futex
+// wait here and a futex wake there; with a core to itself, sched_yield returns at once: ~1 us
+// lost before a sleep that is going to cost ~25 us to end anyway. Returns the end of the wait,
+// or nothing if the caller should go on to sleep.
+template <class Unchanged>
+std::optional<WaitEnd> spin_then_yield(Unchanged unchanged, std::int64_t budget, Deadline deadline) {
+  if (budget > 0) {
+    std::int64_t stop = std::min(now_ns() + budget, deadline);
+    for (unsigned i = 1;; ++i) {
+      _mm_pause();
+      if (!unchanged()) {
+        t_spin.fails = 0;
+        return WaitEnd::changed;
+      }
+      if ((i & 31) == 0 && now_ns() >= stop) break;
+    }
+  }
+  if (deadline != kNoDeadline && now_ns() >= deadline) return WaitEnd::deadline;
+  ++t_spin.fails;
+  for (int i = 0; i < kYields; ++i) {
+    sched_yield();
+    if (!unchanged()) return WaitEnd::changed;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 pid_t self_pid() noexcept {
@@ -93,31 +122,7 @@ WaitEnd wait_state(std::atomic<std::uint32_t>& word, std::uint32_t state, Deadli
   auto unchanged = [&] { return (word.load(std::memory_order_acquire) & kStateMask) == state; };
   if (!unchanged()) return WaitEnd::changed;
 
-  // Phase 1: spin.
-  std::int64_t budget = spin_budget(expected_ns);
-  if (budget > 0) {
-    std::int64_t start = now_ns();
-    std::int64_t stop = std::min(start + budget, deadline);
-    for (unsigned i = 1;; ++i) {
-      _mm_pause();
-      if (!unchanged()) {
-        t_spin.fails = 0;
-        return WaitEnd::changed;
-      }
-      if ((i & 31) == 0 && now_ns() >= stop) break;
-    }
-  }
-  if (deadline != kNoDeadline && now_ns() >= deadline) return WaitEnd::deadline;
-  ++t_spin.fails;
-
-  // Phase 2: yield a few times. When the partner shares our core (or waits for it), this hands
-  // it the core at the cost of one system call, where sleeping would cost a futex wait here and
-  // a futex wake there. With a core to itself, sched_yield returns at once: ~1 us lost before a
-  // sleep that is going to cost ~25 us to end anyway.
-  for (int i = 0; i < kYields; ++i) {
-    sched_yield();
-    if (!unchanged()) return WaitEnd::changed;
-  }
+  if (auto end = spin_then_yield(unchanged, spin_budget(expected_ns), deadline)) return *end;
 
   // Phase 3: announce (sleeper bit) and sleep in slices.
   for (;;) {
@@ -146,24 +151,7 @@ WaitEnd wait_any_state(std::atomic<std::uint32_t>* const* words, std::size_t n,
     return true;
   };
   if (!unchanged()) return WaitEnd::changed;
-  std::int64_t budget = spin_budget(0);
-  if (budget > 0) {
-    std::int64_t stop = std::min(now_ns() + budget, deadline);
-    for (unsigned i = 1;; ++i) {
-      _mm_pause();
-      if (!unchanged()) {
-        t_spin.fails = 0;
-        return WaitEnd::changed;
-      }
-      if ((i & 15) == 0 && now_ns() >= stop) break;
-    }
-  }
-  if (deadline != kNoDeadline && now_ns() >= deadline) return WaitEnd::deadline;
-  ++t_spin.fails;
-  for (int i = 0; i < kYields; ++i) {
-    sched_yield();
-    if (!unchanged()) return WaitEnd::changed;
-  }
+  if (auto end = spin_then_yield(unchanged, spin_budget(0), deadline)) return *end;
   for (;;) {
     // Announce on every word; if any has moved on, there is nothing to wait for.
     for (std::size_t i = 0; i < n; ++i) {
