@@ -30,8 +30,9 @@
 #include <cstring>
 #include <optional>
 
+#include "ceramic/control.hpp"
 #include "ceramic/detail/channel.hpp"
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 #include "hooks_internal.hpp"
 #include "large_value.hpp"
 #include "layout.hpp"
@@ -92,12 +93,14 @@ Channel::Channel(std::unique_ptr<Region> region, std::string name, pid_t unlink_
     : region_(std::move(region)), name_(std::move(name)), unlink_in_(unlink_in) {}
 
 Channel::~Channel() {
+  if (auto* c = controller()) c->handle(control::Handle::released, *this, Site{});
   if (observed()) emit(record(hooks::Event::channel_released, hooks::Op::none, id(), Site{}));
   if (!name_.empty() && unlink_in_ == getpid()) shm_unlink(shm_name_for(name_).c_str());
 }
 
 std::shared_ptr<Channel> Channel::create_anonymous(Shape shape, const ChanOptions& o, Site site) {
   auto ch = std::shared_ptr<Channel>(new Channel(Region::create_anonymous(shape, o, site), "", 0));
+  if (auto* c = controller()) c->handle(control::Handle::created, *ch, site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_created, hooks::Op::none, ch->id(), site);
     rec.value = static_cast<std::int64_t>(o.capacity);
@@ -109,8 +112,10 @@ std::shared_ptr<Channel> Channel::create_anonymous(Shape shape, const ChanOption
 std::shared_ptr<Channel> Channel::create_named(std::string_view name, Shape shape,
                                                const ChanOptions& o, Site site) {
   std::string shm = shm_name_for(name);
+  if (auto* c = controller()) c->named(site);
   auto ch = std::shared_ptr<Channel>(
       new Channel(Region::create_named(shm, shape, o, site), std::string(name), getpid()));
+  if (auto* c = controller()) c->handle(control::Handle::created, *ch, site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_created, hooks::Op::none, ch->id(), site);
     rec.value = static_cast<std::int64_t>(o.capacity);
@@ -121,8 +126,11 @@ std::shared_ptr<Channel> Channel::create_named(std::string_view name, Shape shap
 }
 
 std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape, Site site) {
+  std::string shm = shm_name_for(name);
+  if (auto* c = controller()) c->named(site);
   auto ch = std::shared_ptr<Channel>(
-      new Channel(Region::open_named(shm_name_for(name), shape), std::string(name), 0));
+      new Channel(Region::open_named(shm, shape), std::string(name), 0));
+  if (auto* c = controller()) c->handle(control::Handle::opened, *ch, site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_opened, hooks::Op::none, ch->id(), site);
     rec.value = static_cast<std::int64_t>(ch->capacity());
@@ -133,12 +141,14 @@ std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape,
 }
 
 bool Channel::closed() const noexcept {
+  if (auto* c = controller()) return c->closed(*this);
   return (__atomic_load_n(&region_->hdr().l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0;
 }
 std::uint64_t Channel::id() const noexcept { return region_->id(); }
 std::size_t Channel::capacity() const noexcept { return region_->geo().capacity; }
 
 void Channel::close(Site site) {
+  if (auto* c = controller()) return c->close(*this, site);
   Region& r = *region_;
   {
     Guard g(r);
@@ -152,6 +162,16 @@ void Channel::close(Site site) {
     }
   }
   if (observed()) emit(record(hooks::Event::close, hooks::Op::close, id(), site));
+}
+
+Status Channel::send_for(const void* data, std::size_t len, std::int64_t timeout_ns, Site site) {
+  if (auto* c = controller()) return c->send(*this, data, len, timeout_ns, site);
+  return send(data, len, timeout_ns < 0 ? kNoDeadline : deadline_after(timeout_ns), site);
+}
+
+Status Channel::recv_for(Sink sink, std::int64_t timeout_ns, Site site) {
+  if (auto* c = controller()) return c->recv(*this, sink, timeout_ns, site);
+  return recv(sink, timeout_ns < 0 ? kNoDeadline : deadline_after(timeout_ns), site);
 }
 
 Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {

@@ -1,4 +1,4 @@
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>

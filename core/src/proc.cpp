@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -41,6 +42,8 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
   // forever on channels nobody else holds.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(128 + SIGKILL);
+  auto* control = detail::controller();
+  if (control) control->started(name);
   if (detail::observed()) {
     hooks::Record r{};
     r.event = hooks::Event::start;
@@ -49,18 +52,22 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
     detail::emit(r);
   }
   int code = 0;
+  std::string why;
   try {
     body();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ceramic: %s (pid %d): uncaught exception: %s\n",
-                 name.empty() ? "proc" : name.c_str(), getpid(), e.what());
+    why = std::string("uncaught exception: ") + e.what();
     code = 1;
   } catch (...) {
-    std::fprintf(stderr, "ceramic: %s (pid %d): uncaught exception of unknown type\n",
-                 name.empty() ? "proc" : name.c_str(), getpid());
+    why = "uncaught exception of unknown type";
     code = 1;
   }
+  if (!why.empty()) {
+    std::fprintf(stderr, "ceramic: %s (pid %d): %s\n", name.empty() ? "proc" : name.c_str(),
+                 getpid(), why.c_str());
+  }
   std::fflush(nullptr);
+  if (control) control->exiting(code, why.empty() ? nullptr : why.c_str());
   if (detail::observed()) {
     hooks::Record r{};
     r.event = hooks::Event::exit;
@@ -73,12 +80,15 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
 }  // namespace
 
 Proc::Proc(std::string name, std::function<void()> body, Site site) : name_(std::move(name)) {
+  auto* control = detail::controller();
+  if (control) control->spawn(name_, site);
   std::fflush(nullptr);  // or the child would write the parent's buffered output again
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "ceramic: fork");
   if (pid == 0) run_child(name_, body, parent);
   pid_ = pid;
+  if (control) control->spawned(pid);
   pidfd_ = pidfd_open(pid);  // -1 on kernels without pidfd: we fall back to plain pids
   if (detail::observed()) {
     auto r = proc_record(hooks::Event::spawn, pid, site);
@@ -111,6 +121,11 @@ Proc::~Proc() { reap_or_kill(); }
 int Proc::join(Site site) {
   if (status_) return *status_;
   if (pid_ <= 0) throw std::logic_error("ceramic: join on an empty Proc");
+  if (auto* control = detail::controller()) control->join(pid_, -1, site);
+  return reap(site);
+}
+
+int Proc::reap(Site site) {
   bool traced = detail::observed();
   if (traced) detail::emit(proc_record(hooks::Event::join_begin, pid_, site));
   int st = 0;
@@ -132,6 +147,10 @@ int Proc::join(Site site) {
 std::optional<int> Proc::join_for(std::chrono::nanoseconds timeout, Site site) {
   if (status_) return status_;
   if (pid_ <= 0) throw std::logic_error("ceramic: join_for on an empty Proc");
+  if (auto* control = detail::controller()) {
+    if (!control->join(pid_, std::max<std::int64_t>(timeout.count(), 0), site)) return std::nullopt;
+    return reap(site);
+  }
   if (running()) {
     if (pidfd_ < 0) return std::nullopt;
     auto ns = std::max<std::int64_t>(timeout.count(), 0);
@@ -147,6 +166,13 @@ std::optional<int> Proc::join_for(std::chrono::nanoseconds timeout, Site site) {
 
 bool Proc::running() {
   if (status_ || pid_ <= 0) return false;
+  if (auto* control = detail::controller()) {
+    // The controller's answer is the one its schedule follows; once it says "exited", the
+    // child has been told to exit (or was killed), so the wait below is short.
+    if (control->running(pid_)) return true;
+    reap(Site{});
+    return false;
+  }
   int st = 0;
   pid_t rc = waitpid(pid_, &st, WNOHANG);
   if (rc == pid_) {
@@ -160,6 +186,7 @@ bool Proc::running() {
 
 void Proc::kill(int sig) noexcept {
   if (status_ || pid_ <= 0) return;
+  if (auto* control = detail::controller()) return control->kill(pid_, sig);
   if (pidfd_ >= 0 && syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) == 0) return;
   ::kill(pid_, sig);
 }

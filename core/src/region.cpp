@@ -11,7 +11,7 @@
 #include <ctime>
 #include <new>
 
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 
 namespace ceramic::detail {
 namespace {

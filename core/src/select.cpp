@@ -20,7 +20,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 #include "hooks_internal.hpp"
 #include "layout.hpp"
 #include "region.hpp"
@@ -242,6 +242,7 @@ void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t va
 }  // namespace
 
 std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
+  if (auto* c = controller()) return c->select(cs, n, closed, site);
   std::size_t chans[kMaxCases];
   std::size_t m = 0;
   std::size_t fallback = kNoCase;

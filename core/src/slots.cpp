@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 #include "large_value.hpp"
 #include "transfer.hpp"
 #include "wait.hpp"

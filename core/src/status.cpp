@@ -1,7 +1,7 @@
 #include "ceramic/status.hpp"
 
 #include "ceramic/detail/channel.hpp"
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 
 namespace ceramic {
 

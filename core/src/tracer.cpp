@@ -24,7 +24,7 @@
 
 #include "ceramic/hooks.hpp"
 #include "ceramic/trace_format.hpp"
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 #include "wait.hpp"
 
 namespace ceramic::detail {

@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "futex.hpp"
+#include "ceramic/detail/futex.hpp"
 #include "layout.hpp"
 
 namespace ceramic::detail {

@@ -21,7 +21,9 @@
 // the sender's memory, so a 16 MiB string costs one copy).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -69,20 +71,20 @@ class Chan {
   // Blocks until a receiver takes v (unbuffered) or v is queued (buffered).
   // Throws ChannelClosed if the channel is or becomes closed before that.
   void send(const T& v, Site site = Site::current()) {
-    if (send_impl(v, detail::kNoDeadline, site) == Status::closed) throw ChannelClosed();
+    if (send_impl(v, kForever, site) == Status::closed) throw ChannelClosed();
   }
   // Blocks until a value arrives; std::nullopt once the channel is closed and drained.
   std::optional<T> recv(Site site = Site::current()) {
     T out{};
-    if (recv_impl(out, detail::kNoDeadline, site) != Status::ok) return std::nullopt;
+    if (recv_impl(out, kForever, site) != Status::ok) return std::nullopt;
     return out;
   }
   // As send/recv, giving up after `timeout` (0 = try once without blocking).
   Status send_for(const T& v, std::chrono::nanoseconds timeout, Site site = Site::current()) {
-    return send_impl(v, detail::deadline_after(timeout.count()), site);
+    return send_impl(v, std::max<std::int64_t>(timeout.count(), 0), site);
   }
   Status recv_for(T& out, std::chrono::nanoseconds timeout, Site site = Site::current()) {
-    return recv_impl(out, detail::deadline_after(timeout.count()), site);
+    return recv_impl(out, std::max<std::int64_t>(timeout.count(), 0), site);
   }
 
   void close(Site site = Site::current()) { ch_->close(site); }
@@ -129,15 +131,17 @@ class Chan {
     }
   }
 
-  Status send_impl(const T& v, detail::Deadline d, Site site) {
+  static constexpr std::int64_t kForever = -1;
+
+  Status send_impl(const T& v, std::int64_t timeout_ns, Site site) {
     if constexpr (std::is_same_v<T, std::string>) {
-      return ch_->send(v.data(), v.size(), d, site);
+      return ch_->send_for(v.data(), v.size(), timeout_ns, site);
     } else {
-      return ch_->send(&v, sizeof(T), d, site);
+      return ch_->send_for(&v, sizeof(T), timeout_ns, site);
     }
   }
-  Status recv_impl(T& out, detail::Deadline d, Site site) {
-    return ch_->recv(detail::Sink{&prepare_value, &out}, d, site);
+  Status recv_impl(T& out, std::int64_t timeout_ns, Site site) {
+    return ch_->recv_for(detail::Sink{&prepare_value, &out}, timeout_ns, site);
   }
 
  public:

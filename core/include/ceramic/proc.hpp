@@ -59,6 +59,7 @@ class Proc {
 
  private:
   void reap_or_kill() noexcept;
+  int reap(Site);  // waits for the child to exit (it has, or is about to) and records its code
   std::string name_;
   pid_t pid_ = -1;
   int pidfd_ = -1;

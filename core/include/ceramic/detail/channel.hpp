@@ -49,6 +49,11 @@ class Channel {
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
+  // Chan<T>'s entry points: timeout_ns < 0 waits for ever, 0 tries once without blocking.
+  // Handed to the installed control::Controller, if any (control.hpp).
+  Status send_for(const void* data, std::size_t len, std::int64_t timeout_ns, Site);
+  Status recv_for(Sink, std::int64_t timeout_ns, Site);
+  // The shared-memory protocol itself, with an absolute deadline (0: a select's poll).
   Status send(const void* data, std::size_t len, Deadline, Site);
   Status recv(Sink, Deadline, Site);
   void close(Site);

@@ -1,5 +1,6 @@
-// ceramic — futex and clock wrappers. Every futex here is process-shared: never
-// FUTEX_PRIVATE_FLAG, because the words live in MAP_SHARED memory seen by several processes.
+// ceramic — futex and clock wrappers. Internal API (shared with sim/): may change without
+// notice. Every futex here is process-shared: never FUTEX_PRIVATE_FLAG, because the words live
+// in MAP_SHARED memory seen by several processes.
 #pragma once
 
 #include <atomic>

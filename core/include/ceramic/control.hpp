@@ -1,0 +1,91 @@
+// ceramic — the interface through which a controller takes over the core's scheduling.
+//
+// hooks.hpp lets tools *watch* the core; this header lets one tool *drive* it. When a
+// Controller is installed, every channel operation, select, closed() query, named-channel
+// creation or opening, and every Proc spawn, exit, join, liveness query and kill is handed to
+// the controller instead of running the shared-memory protocol. The simulator (sim/) installs
+// one in each process of the tree it runs, parks each operation at a scheduling point and lets
+// its own model of the channels decide what completes when; the core knows nothing about it.
+//
+// Contract:
+//   - install() is process-wide and inherited by fork(), like all memory. A controller installed
+//     in a process governs every operation of every thread of that process; it may refuse
+//     threads it cannot schedule (by throwing from the operation).
+//   - Durations are passed as given by the caller (timeout_ns < 0: no timeout; 0: try once
+//     without blocking), never as wall-clock deadlines, so that a controller can run them on a
+//     clock of its own.
+//   - A controller's operation has exactly the semantics of the core's (chan.hpp, select.hpp,
+//     proc.hpp): Status values, ChannelClosed from sends, std::nullopt-on-closed receives. A
+//     controller may throw ControlError (status.hpp's ChannelError family) when it cannot
+//     continue; the core propagates it.
+//   - Channels are still created for real (their shared memory exists); the controller is told
+//     about each handle a process makes, opens or lets go of, so that it can name channels
+//     deterministically and know which processes hold which channel.
+//
+// Cost when nothing is installed: one relaxed atomic load and a predicted branch per operation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ceramic/site.hpp"
+#include "ceramic/status.hpp"
+
+namespace ceramic::detail {
+class Channel;
+struct Sink;
+struct SelectCase;
+}  // namespace ceramic::detail
+
+namespace ceramic::control {
+
+enum class Handle : std::uint8_t { created, opened, released };
+
+class Controller {
+ public:
+  // ---- channels (called by the process doing the operation) ----
+  // A handle to channel ch was created or opened in this process (not a scheduling point; the
+  // creation site is ch's), or this process's handle went away (possibly at exit).
+  virtual void handle(Handle, const detail::Channel& ch, Site) noexcept = 0;
+  // A scheduling point before a named channel is created or opened (the names live outside the
+  // controller's model, so their order must be decided).
+  virtual void named(Site) = 0;
+  virtual Status send(detail::Channel&, const void* data, std::size_t len, std::int64_t timeout_ns,
+                      Site) = 0;
+  virtual Status recv(detail::Channel&, detail::Sink, std::int64_t timeout_ns, Site) = 0;
+  virtual void close(detail::Channel&, Site) = 0;
+  virtual bool closed(const detail::Channel&) = 0;
+  // As detail::select (select.hpp): returns the index of the case that completed.
+  virtual std::size_t select(detail::SelectCase*, std::size_t n, bool* closed, Site) = 0;
+
+  // ---- processes ----
+  // In the parent, before fork(): a scheduling point.
+  virtual void spawn(const std::string& name, Site) = 0;
+  // In the parent, just after fork() (child is its pid), and in the child, first thing.
+  virtual void spawned(pid_t child) noexcept = 0;
+  virtual void started(const std::string& name) noexcept = 0;
+  // In the child, last thing before _exit(code): a scheduling point. why: the uncaught
+  // exception's message when code is non-zero because the body threw, else nullptr.
+  virtual void exiting(int code, const char* why) noexcept = 0;
+  // join/join_for: true once child has exited (it may then be reaped without blocking for
+  // long); false when timeout_ns (>= 0) passed first.
+  virtual bool join(pid_t child, std::int64_t timeout_ns, Site) = 0;
+  // Proc::running(): whether child has not exited yet.
+  virtual bool running(pid_t child) = 0;
+  // Proc::kill(sig) and a Proc destroyed while its child runs: ends child. A controller has no
+  // clock for grace periods and must keep runs deterministic, so it ends the child at once.
+  virtual void kill(pid_t child, int sig) = 0;
+
+ protected:
+  ~Controller() = default;
+};
+
+// Installs (or, with nullptr, removes) the process-wide controller; returns the previous one.
+Controller* install(Controller*) noexcept;
+// The installed controller, or nullptr.
+Controller* active() noexcept;
+
+}  // namespace ceramic::control

@@ -1,0 +1,134 @@
+// ceramic::sim — explore the interleavings of a multi-process channel program, find the one in
+// ten thousand that deadlocks or crashes, and replay it from a short string.
+//
+//   auto r = ceramic::sim::explore([] {
+//     ceramic::Chan<int> c;
+//     ceramic::Proc a("A", [&] { c.send(1); });
+//     ceramic::Proc b("B", [&] { c.recv(); });
+//     c.send(2);   // the seed race: A may meet B first, and then nobody receives this
+//     c.recv();
+//   });
+//   if (r.failed) std::cerr << r.report << r.replay;   // r.schedule replays it: replay(body, s)
+//
+// How it works. body runs in a fresh process tree for every schedule, using the ordinary Chan,
+// Proc and select API. Each process of the tree parks at every scheduling point (every channel
+// operation, select, close, closed() query, named-channel creation or opening, and every Proc
+// spawn, exit, join, running() query and kill). When every live process is parked, the explorer
+// (the calling process) picks the next transition among the enabled ones: which sender meets
+// which receiver, a buffered push or pop, a close, a select case, a default case, a timeout.
+// Given the sequence of choices the execution is deterministic, so that sequence, encoded
+// compactly, is the schedule.
+//
+// The model:
+//   - Operations are atomic at their scheduling point: a process parked at a send is at the
+//     channel. A select with a default takes the default only when no case can proceed.
+//   - Time is simulated: a timeout (send_for, recv_for, join_for, on_timeout) fires only when
+//     nothing else can happen, earliest deadline first (Go's testing/synctest model). A zero
+//     timeout tries once and fails at once, like a default case.
+//   - Spawn, exit and a join whose child has exited commute with every other transition, so
+//     they run without a choice (a first, free partial-order reduction).
+//   - Failures: a deadlock (something is blocked and nothing can happen; reported by the
+//     detector, same text and DOT as ceramic-run), a process killed by a signal or exiting
+//     non-zero, an uncaught exception, a failed sim::check (or a GoogleTest assertion in the
+//     body, see gtest.hpp), a runaway (more than max_steps transitions), a process that does
+//     not reach its next scheduling point within step_timeout (blocked outside ceramic).
+//   - Under the simulator, Proc::kill and a Proc destroyed while its child runs end the child
+//     at once with SIGKILL (there is no clock for a grace period), and with it every process
+//     it started (as PR_SET_PDEATHSIG would).
+//   - Threads: the simulator schedules processes. A channel operation from a second thread of a
+//     process is reported as a failure.
+//   - Values travel through the explorer: at most max_value_bytes per pending value.
+//
+// Replaying: every failure carries its schedule and a replay line. Either call
+// replay(body, schedule), or run the same binary with CERAMIC_SIM_REPLAY=<schedule> in the
+// environment: explore() then replays that schedule instead of exploring.
+//
+// Thread safety: explore and replay may be called from any thread, one call at a time per
+// process (they fork, and set the calling process as the child subreaper while they run).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "ceramic/site.hpp"
+
+namespace ceramic::sim {
+
+// random: a uniform random walk over the enabled transitions.
+// pct: probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte, "A
+//      Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010):
+//      random task priorities and pct_depth - 1 random priority change points; a bug of depth d
+//      in a program with n processes and k steps is found with probability >= 1/(n k^(d-1))
+//      per schedule.
+// dfs: bounded exhaustive depth-first search over the choices; Result::complete says whether
+//      the whole space was covered within `iterations` schedules.
+enum class Strategy { random, pct, dfs };
+
+struct Options {
+  Strategy strategy = Strategy::pct;
+  std::size_t iterations = 1000;   // schedules to run (dfs: at most)
+  std::uint64_t seed = 0;
+  int pct_depth = 3;
+  bool force_unbuffered = false;   // run buffered channels at capacity 0
+  // ---- ceramic's additions ----
+  std::size_t max_steps = 10000;   // transitions per schedule before it counts as a runaway
+  std::chrono::milliseconds time_budget{0};   // stop starting schedules after this (0: none)
+  unsigned shard_index = 0;        // run only iterations i with i % shard_count == shard_index,
+  unsigned shard_count = 1;        //   so that n machines split one exploration (random, pct)
+  unsigned workers = 1;            // explorer processes on this machine (random, pct)
+  int progress = -1;               // progress line on stderr: 1 on, 0 off, -1 if it is a terminal
+  std::chrono::milliseconds step_timeout{10000};   // longest a process may run between points
+  std::size_t max_value_bytes = std::size_t{1} << 20;
+  std::size_t max_processes = 64;
+};
+
+enum class Failure {
+  none,
+  deadlock,       // blocked processes and nothing enabled
+  crash,          // a process was killed by a signal
+  exit_code,      // a process exited with a non-zero code (or an uncaught exception)
+  check,          // sim::check or a GoogleTest assertion failed
+  runaway,        // more than max_steps transitions
+  stalled,        // a process did not reach its next scheduling point within step_timeout
+  misuse,         // the program did something the simulator cannot schedule (see message)
+  mismatch,       // replay: the schedule is malformed, or the program no longer follows it
+};
+
+const char* to_string(Failure) noexcept;
+
+struct Result {
+  bool failed = false;        // a deadlock, crash or failed check was found
+  std::string schedule;       // the failing interleaving, replayable
+  std::string report;         // human-readable, same format as the live detector
+  std::string dot;            // Graphviz wait-for graph of the failure (deadlocks)
+  std::size_t schedules = 0;  // interleavings executed
+  // ---- ceramic's additions ----
+  Failure failure = Failure::none;
+  std::string replay;         // how to replay: the environment variable and the call
+  std::string output;         // what the failing schedule's processes printed (the tail)
+  std::size_t iteration = 0;  // which schedule failed (0-based)
+  std::size_t steps = 0;      // transitions in the failing schedule
+  bool complete = false;      // dfs: every interleaving was explored
+  double seconds = 0;         // wall time of the exploration
+};
+
+Result explore(std::function<void()> body, Options = {});
+Result replay(std::function<void()> body, std::string_view schedule);
+// A malformed schedule, or one the program no longer follows, is not thrown: replay returns
+// failed = true with a report that says so.
+
+// Fails the current schedule when cond is false, with message and the call's source line.
+// Outside a simulation it throws std::logic_error with the same text.
+void check(bool cond, std::string_view message = {}, Site = Site::current());
+
+// True in a process that the simulator is running (inside body).
+bool simulated() noexcept;
+
+// The environment variable that makes explore() replay a schedule.
+inline constexpr const char* kReplayEnv = "CERAMIC_SIM_REPLAY";
+
+}  // namespace ceramic::sim

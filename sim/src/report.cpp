@@ -1,0 +1,137 @@
+#include "report.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "ceramic/detector/analysis.hpp"
+#include "ceramic/detector/report.hpp"
+
+namespace ceramic::sim::detail {
+namespace {
+
+trace::WaitOp wait_op(OpKind op) {
+  switch (op) {
+    case OpKind::send: return trace::WaitOp::send;
+    case OpKind::recv: return trace::WaitOp::recv;
+    case OpKind::select: return trace::WaitOp::select;
+    case OpKind::join: return trace::WaitOp::join;
+    default: return trace::WaitOp::none;
+  }
+}
+
+std::string program_path() {
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string first = all.substr(0, all.find('\0'));
+  return first.empty() ? "<program>" : first;
+}
+
+}  // namespace
+
+detector::Snapshot snapshot_of(const Model& m) {
+  detector::Snapshot s;
+  s.root_pid = m.tasks.empty() ? 0 : m.tasks[0].pid;
+  s.taken_ns = m.now;
+  for (const Task& t : m.tasks) {
+    detector::ThreadInfo ti;
+    ti.pid = ti.tid = t.pid;
+    ti.ppid = t.parent >= 0 ? m.tasks[t.parent].pid : getpid();
+    ti.name = t.name;
+    ti.since_ns = m.now;
+    if (t.last_peer >= 0) ti.last_peer = m.tasks[t.last_peer].pid;
+    ti.last_file = t.last_file;
+    ti.last_line = t.last_line;
+    if (t.state == TaskState::parked) {
+      const Pending& p = t.pending;
+      ti.state = trace::ThreadState::blocked;
+      ti.op = wait_op(p.op);
+      ti.has_deadline = p.timed;
+      ti.file = p.file;
+      ti.line = p.line;
+      for (const Case& c : p.cases) {
+        if (c.kind == CaseKind::send) ti.waits.push_back({c.channel, trace::WaitOp::send});
+        if (c.kind == CaseKind::recv) ti.waits.push_back({c.channel, trace::WaitOp::recv});
+      }
+      if (p.op == OpKind::join) ti.join_pid = p.target;
+      if (p.op == OpKind::close || p.op == OpKind::closed) {
+        ti.state = trace::ThreadState::running;  // never blocked: only listed
+      }
+    } else if (t.state == TaskState::running) {
+      ti.state = trace::ThreadState::running;
+    } else {
+      ti.state = trace::ThreadState::exited;
+      ti.exit_code = t.exit_code;
+      if (t.state == TaskState::killed) s.dead.push_back(t.pid);
+    }
+    s.threads.push_back(std::move(ti));
+  }
+  for (const auto& [id, c] : m.chans) {
+    detector::ChannelInfo ci;
+    ci.id = id;
+    ci.capacity = static_cast<std::uint32_t>(c.capacity);
+    ci.creator_pid = c.creator >= 0 ? m.tasks[c.creator].pid : 0;
+    ci.file = c.file;
+    ci.line = c.line;
+    ci.name = c.name.empty() ? c.label : c.name;
+    ci.closed = c.closed;
+    for (const Task& t : m.tasks) {
+      if (!t.holds.count(id)) continue;
+      (t.live() ? ci.holders : ci.former).push_back(t.pid);
+    }
+    s.channels.push_back(std::move(ci));
+  }
+  return s;
+}
+
+DeadlockText deadlock_report(const Model& m) {
+  DeadlockText d;
+  detector::Report r = detector::analyze(snapshot_of(m));
+  std::string blocked;
+  int n = 0;
+  for (const Task& t : m.tasks) {
+    if (t.state != TaskState::parked) continue;
+    blocked += (n++ ? ", " : "") + t.name;
+  }
+  d.summary = "deadlock: " + blocked + (n == 1 ? " is" : " are") +
+              " blocked and nothing else can happen";
+  if (r.deadlock) {
+    d.text = detector::to_text(r);
+    d.dot = detector::to_dot(r);
+  } else {
+    // Every live process is parked and no transition is enabled: a deadlock by construction,
+    // even where the detector's live rules (which must not guess) cannot prove it.
+    for (const Task& t : m.tasks) {
+      if (t.state != TaskState::parked) continue;
+      d.text += "  " + t.name + " (pid " + std::to_string(t.pid) + ") blocked at " + t.pending.file +
+                ":" + std::to_string(t.pending.line) + "\n";
+    }
+  }
+  return d;
+}
+
+std::string replay_line(const std::string& schedule) {
+  return std::string(kReplayEnv) + "='" + schedule + "' " + program_path() +
+         "\n  or: ceramic::sim::replay(body, \"" + schedule + "\")";
+}
+
+std::string failure_report(const Outcome& o, const std::string& schedule, const std::string& replay,
+                           std::size_t iteration) {
+  std::string s = "ceramic sim: " + std::string(to_string(o.failure)) + " in schedule " +
+                  std::to_string(iteration) + " after " + std::to_string(o.steps) + " steps\n";
+  s += o.message + "\n";
+  if (!o.recent.empty()) {
+    s += "\nlast steps:\n";
+    for (const std::string& line : o.recent) s += "  " + line + "\n";
+  }
+  if (!o.report.empty()) s += "\n" + o.report;
+  if (!o.output.empty()) {
+    s += "\noutput of the failing schedule (tail):\n" + o.output;
+    if (o.output.back() != '\n') s += "\n";
+  }
+  s += "\nschedule: " + schedule + "\nreplay: " + replay + "\n";
+  return s;
+}
+
+}  // namespace ceramic::sim::detail

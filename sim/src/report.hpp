@@ -1,0 +1,35 @@
+// ceramic::sim — failures as people read them: the detector's report for deadlocks (the same
+// text and DOT as ceramic-run), and the paragraph that ends every failing exploration.
+#pragma once
+
+#include <string>
+
+#include "ceramic/detector/snapshot.hpp"
+#include "ceramic/sim/sim.hpp"
+#include "model.hpp"
+#include "run.hpp"
+
+namespace ceramic::sim::detail {
+
+struct DeadlockText {
+  std::string summary;  // one line
+  std::string text;     // detector::to_text
+  std::string dot;      // detector::to_dot
+};
+
+// The model's state as the detector's snapshot: tasks as processes, the model's channels with
+// their holders (live) and former holders (exited), simulated time as the clock.
+detector::Snapshot snapshot_of(const Model&);
+
+// The deadlock in model, reported by the detector.
+DeadlockText deadlock_report(const Model&);
+
+// The full report of a failing schedule: what happened, the last steps, the detector's
+// report if any, the schedule, the replay line and the captured output.
+std::string failure_report(const Outcome&, const std::string& schedule, const std::string& replay,
+                           std::size_t iteration);
+
+// "CERAMIC_SIM_REPLAY='cs1:...' /path/to/binary" and the call, for this process.
+std::string replay_line(const std::string& schedule);
+
+}  // namespace ceramic::sim::detail

@@ -1,0 +1,52 @@
+// ceramic::sim — running schedules: one process tree per schedule, driven through the
+// mailboxes (mailbox.hpp) by the model (model.hpp) and a strategy (strategy.hpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ceramic/sim/sim.hpp"
+#include "mailbox.hpp"
+#include "model.hpp"
+#include "schedule.hpp"
+#include "strategy.hpp"
+
+namespace ceramic::sim::detail {
+
+// How one schedule ended.
+struct Outcome {
+  Failure failure = Failure::none;
+  std::string message;             // what happened, one paragraph
+  std::vector<Choice> choices;
+  std::size_t steps = 0;           // transitions taken (choices or not)
+  std::vector<std::string> recent; // the last transitions, described, oldest first
+  std::string report, dot;         // the detector's report and graph (deadlocks), else ""
+  std::string output;              // the tail of what the tree printed (failures only)
+  bool failed() const { return failure != Failure::none; }
+};
+
+// Owns the shared region, the wake-up eventfd and the output file of a series of schedules.
+// Not thread-safe: one per explorer process.
+class Runner {
+ public:
+  explicit Runner(const Options&);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  Outcome run(const std::function<void()>& body, Scheduler&, bool unbuffered);
+
+ private:
+  class Execution;
+  Options opts_;
+  Layout layout_;
+  Header* header_ = nullptr;
+  int eventfd_ = -1;
+  int output_fd_ = -1;
+  int saved_subreaper_ = 0;
+};
+
+}  // namespace ceramic::sim::detail

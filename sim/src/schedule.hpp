@@ -1,0 +1,42 @@
+// ceramic::sim — schedules: the choices of one execution, as a copy-pasteable string.
+//
+// Format, version 1:
+//
+//   schedule := "cs1" flags ":" choice*
+//   flags    := "u"?                      u: buffered channels were run unbuffered
+//   choice   := number(index) number(count)
+//   number   := one character of [0-9A-Za-z] for 0..61, or "{" decimal "}" for larger values
+//
+// Only real choices are recorded: scheduling points where exactly one transition was enabled
+// are implied by the program. Each choice is the index of the transition taken in the
+// canonical order of the enabled transitions (model.hpp: by task, then case, then partner) and
+// how many there were, so replay notices the very step where a program stops following its
+// schedule. Example: "cs1:0213" = two choices, the first of 2 transitions, then the second of 3.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ceramic::sim::detail {
+
+struct Choice {
+  std::uint32_t index = 0;
+  std::uint32_t count = 0;
+  friend bool operator==(const Choice&, const Choice&) = default;
+};
+
+struct Schedule {
+  bool unbuffered = false;
+  std::vector<Choice> choices;
+  friend bool operator==(const Schedule&, const Schedule&) = default;
+};
+
+std::string encode(const Schedule&);
+
+// Parses s; on error returns std::nullopt and sets *error to what is wrong and where.
+std::optional<Schedule> decode(std::string_view s, std::string* error);
+
+}  // namespace ceramic::sim::detail
