@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the normal build, then the process-mode tests under
-# AddressSanitizer+UndefinedBehaviorSanitizer and the thread-mode tests under ThreadSanitizer.
+# AddressSanitizer+UndefinedBehaviorSanitizer (with the simulator's) and the thread-mode tests under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -14,7 +14,7 @@ run() {  # run NAME CTEST-ARGS -- CMAKE-ARGS
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" "${ctest_args[@]}"
 }
 run build/test -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run build/asan -L procs -- -DCMAKE_BUILD_TYPE=Debug -DCERAMIC_SANITIZE=address,undefined \
+run build/asan -L 'procs|sim' -- -DCMAKE_BUILD_TYPE=Debug -DCERAMIC_SANITIZE=address,undefined \
   -DCERAMIC_EXAMPLES=OFF
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   run build/tsan -L threads -- -DCMAKE_BUILD_TYPE=Debug -DCERAMIC_SANITIZE=thread \
