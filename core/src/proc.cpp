@@ -121,8 +121,15 @@ Proc::~Proc() { reap_or_kill(); }
 int Proc::join(Site site) {
   if (status_) return *status_;
   if (pid_ <= 0) throw std::logic_error("ceramic: join on an empty Proc");
-  if (auto* control = detail::controller()) control->join(pid_, -1, site);
+  if (auto* control = detail::controller()) return settle(*control->join(pid_, -1, site));
   return reap(site);
+}
+
+int Proc::settle(int code) noexcept {
+  status_ = code;
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = -1;
+  return code;
 }
 
 int Proc::reap(Site site) {
@@ -148,8 +155,9 @@ std::optional<int> Proc::join_for(std::chrono::nanoseconds timeout, Site site) {
   if (status_) return status_;
   if (pid_ <= 0) throw std::logic_error("ceramic: join_for on an empty Proc");
   if (auto* control = detail::controller()) {
-    if (!control->join(pid_, std::max<std::int64_t>(timeout.count(), 0), site)) return std::nullopt;
-    return reap(site);
+    auto code = control->join(pid_, std::max<std::int64_t>(timeout.count(), 0), site);
+    if (!code) return std::nullopt;
+    return settle(*code);
   }
   if (running()) {
     if (pidfd_ < 0) return std::nullopt;
@@ -167,10 +175,10 @@ std::optional<int> Proc::join_for(std::chrono::nanoseconds timeout, Site site) {
 bool Proc::running() {
   if (status_ || pid_ <= 0) return false;
   if (auto* control = detail::controller()) {
-    // The controller's answer is the one its schedule follows; once it says "exited", the
-    // child has been told to exit (or was killed), so the wait below is short.
-    if (control->running(pid_)) return true;
-    reap(Site{});
+    // The controller's answer is the one its schedule follows, and it reaps the child itself.
+    int code = 0;
+    if (control->running(pid_, &code)) return true;
+    settle(code);
     return false;
   }
   int st = 0;

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -71,13 +72,17 @@ class Client final : public control::Controller {
     return b;
   }
 
-  void park(Box& b) noexcept {
+  // Publishes the request and waits for the explorer's reply. wait = false only for the exit:
+  // the process goes at once, and never touches the mailbox again, which the explorer may hand
+  // to the next schedule's process as soon as it has read the request.
+  void park(Box& b, bool wait = true) noexcept {
     b.state.store(kParked, std::memory_order_seq_cst);
     header->epoch.fetch_add(1, std::memory_order_seq_cst);
     if (header->sleeping.load(std::memory_order_seq_cst) != 0) {
       std::uint64_t one = 1;
       [[maybe_unused]] ssize_t n = ::write(header->eventfd, &one, sizeof one);
     }
+    if (!wait) return;
     for (int i = 0; i < kSpins; ++i) {
       if (b.state.load(std::memory_order_acquire) == kReleased) {
         b.state.store(kRunning, std::memory_order_relaxed);
@@ -273,21 +278,23 @@ class Client final : public control::Controller {
     Box& b = begin(OpKind::exit, Site{});
     b.code = code;
     copy_text(b.text, sizeof b.text, why);
-    park(b);
+    park(b, false);
   }
 
-  bool join(pid_t child, std::int64_t timeout_ns, Site site) override {
+  std::optional<int> join(pid_t child, std::int64_t timeout_ns, Site site) override {
     Box& b = begin(OpKind::join, site);
     b.target = child;
     b.timeout_ns = timeout_ns;
     park(b);
-    return b.answer != 0;
+    if (b.answer == 0) return std::nullopt;
+    return b.exit_code;
   }
 
-  bool running(pid_t child) override {
+  bool running(pid_t child, int* code) override {
     Box& b = begin(OpKind::running, Site{});
     b.target = child;
     park(b);
+    *code = b.exit_code;
     return b.answer != 0;
   }
 

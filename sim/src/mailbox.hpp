@@ -107,6 +107,7 @@ struct alignas(64) Box {
   std::uint8_t status;        // ceramic::Status
   std::uint8_t answer;        // closed/running/join: the boolean answer
   std::uint8_t pad1[2];
+  std::int32_t exit_code;     // join, running: the child's exit code (128 + signal if killed)
   std::int32_t child_task;    // spawn: the new task's index
   std::uint32_t value_len;    // recv: the value's bytes at the start of the value area
 };

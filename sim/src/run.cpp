@@ -128,6 +128,7 @@ class Runner::Execution {
   Outcome out_;
   pid_t root_ = -1;  // until reaped
   pid_t pgid_ = -1;  // the tree's process group (the root's pid)
+  bool killed_ = false;  // a process was killed where it stood (it may still be writing)
 };
 
 bool Runner::Execution::reported_failure() {
@@ -161,6 +162,7 @@ bool Runner::Execution::died(Task& t) {
     return true;
   }
   t.state = TaskState::killed;
+  t.exit_code = st >= 0 && WIFSIGNALED(st) ? 128 + WTERMSIG(st) : st >= 0 ? WEXITSTATUS(st) : 128;
   if (st >= 0 && WIFSIGNALED(st)) return fail(Failure::crash, who(t) + " " + describe_status(st));
   if (st >= 0) return fail(Failure::exit_code, who(t) + " " + describe_status(st));
   return fail(Failure::crash, who(t) + " died");
@@ -222,8 +224,13 @@ bool Runner::Execution::wait_parked() {
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
       Task& t = model_.tasks[fd_task[i]];
-      // It may have parked just before dying (killed from outside): its death wins.
-      if (t.state == TaskState::running && !died(t)) return false;
+      if (t.state != TaskState::running) continue;
+      // A process exits right after parking at its exit point: that is an exit, not a death.
+      if (box(t.index).state.load(std::memory_order_acquire) == kParked) {
+        if (!ingest(t)) return false;
+      } else if (!died(t)) {
+        return false;
+      }
     }
     if (now_ns() > limit) {
       std::string names;
@@ -370,6 +377,8 @@ void Runner::Execution::kill_tree(int task) {
   if (!t.live()) return;
   if (t.pid > 0) ::kill(t.pid, SIGKILL);
   t.state = TaskState::killed;
+  t.exit_code = 128 + SIGKILL;
+  killed_ = true;
 }
 
 // Spawn, exit, sync, and a join whose child is gone: they commute with every other transition.
@@ -408,15 +417,17 @@ bool Runner::Execution::run_invisible(Task& task) {
       for (Task& c : model_.tasks) {
         if (c.parent == t.index && c.live()) kill_tree(c.index);
       }
-      release(t);
-      t.state = TaskState::exited;  // it _exits now; nobody waits for it but its parent
+      t.state = TaskState::exited;  // it did not wait for a reply: it is exiting already
       t.exit_code = 0;
       ++out_.steps;
       return true;
     }
-    case OpKind::join:
+    case OpKind::join: {
+      int child = model_.task_of_pid(task.pending.target);
       b.answer = 1;
+      b.exit_code = child >= 0 ? model_.tasks[child].exit_code : 0;
       break;
+    }
     default:
       break;
   }
@@ -472,7 +483,9 @@ bool Runner::Execution::apply(const Transition& tr) {
       if (p.op == OpKind::closed) {
         b.answer = model_.chans.at(p.channel).closed ? 1 : 0;
       } else {
-        b.answer = model_.tasks[model_.task_of_pid(p.target)].live() ? 1 : 0;
+        const Task& child = model_.tasks[model_.task_of_pid(p.target)];
+        b.answer = child.live() ? 1 : 0;
+        b.exit_code = child.exit_code;
       }
       break;
     case K::named: break;
@@ -492,25 +505,23 @@ bool Runner::Execution::apply(const Transition& tr) {
   return true;
 }
 
+// Ends what is left of the tree. The processes are reaped later (Runner::reap): waiting here
+// for the kernel to tear each one down would cost more than running the schedule.
 void Runner::Execution::teardown() {
+  bool live = false;
   for (Task& t : model_.tasks) {
-    if (t.live() && t.pid > 0) ::kill(t.pid, SIGKILL);
-  }
-  if (pgid_ > 0) ::kill(-pgid_, SIGKILL);
-  if (root_ > 0) {
-    int st;
-    while (waitpid(root_, &st, 0) < 0 && errno == EINTR) {
+    if (t.live() && t.pid > 0) {
+      ::kill(t.pid, SIGKILL);
+      live = true;
     }
-    root_ = -1;
   }
-  // Orphans of the tree were re-parented to us (the child subreaper): reap them too. Only our
-  // children in the tree's process group, never another child of the calling program.
   if (pgid_ > 0) {
-    for (;;) {
-      pid_t rc = waitpid(-pgid_, nullptr, __WALL);
-      if (rc > 0 || (rc < 0 && errno == EINTR)) continue;
-      break;
-    }
+    if (live || out_.failed()) ::kill(-pgid_, SIGKILL);
+    r_.dying_.push_back(pgid_);
+    // A process that exited through its exit point never writes to its mailbox again, but one
+    // killed where it stood might be between two stores: the mailboxes are reused only once
+    // it is gone.
+    if (live || killed_ || out_.failed()) r_.reap(true);
   }
   for (Task& t : model_.tasks) {
     if (t.pidfd >= 0) ::close(t.pidfd);
@@ -519,6 +530,7 @@ void Runner::Execution::teardown() {
 }
 
 Outcome Runner::Execution::run(const std::function<void()>& body) {
+  r_.reap(false);
   Header& h = *r_.header_;
   h.fail_state.store(0, std::memory_order_relaxed);
   h.sleeping.store(0, std::memory_order_relaxed);
@@ -629,7 +641,24 @@ Runner::Runner(const Options& o) : opts_(o) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
+// The processes of finished trees: the roots are our children, and the rest were re-parented to
+// us (the child subreaper) or will be when their parents go. Only our children in those process
+// groups are waited for, never another child of the calling program. A group is done when
+// waitpid reports no child in it left.
+void Runner::reap(bool block) {
+  for (std::size_t i = 0; i < dying_.size();) {
+    pid_t rc = waitpid(-dying_[i], nullptr, __WALL | (block ? 0 : WNOHANG));
+    if (rc > 0 || (rc < 0 && errno == EINTR)) continue;
+    if (rc == 0) {
+      ++i;
+    } else {
+      dying_.erase(dying_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+}
+
 Runner::~Runner() {
+  reap(true);
   prctl(PR_SET_CHILD_SUBREAPER, saved_subreaper_);
   if (output_fd_ >= 0) ::close(output_fd_);
   if (eventfd_ >= 0) ::close(eventfd_);

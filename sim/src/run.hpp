@@ -41,7 +41,9 @@ class Runner {
 
  private:
   class Execution;
+  void reap(bool block);
   Options opts_;
+  std::vector<pid_t> dying_;  // process groups of finished trees, not yet all reaped
   Layout layout_;
   Header* header_ = nullptr;
   int eventfd_ = -1;

@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ceramic/site.hpp"
@@ -70,11 +71,13 @@ class Controller {
   // In the child, last thing before _exit(code): a scheduling point. why: the uncaught
   // exception's message when code is non-zero because the body threw, else nullptr.
   virtual void exiting(int code, const char* why) noexcept = 0;
-  // join/join_for: true once child has exited (it may then be reaped without blocking for
-  // long); false when timeout_ns (>= 0) passed first.
-  virtual bool join(pid_t child, std::int64_t timeout_ns, Site) = 0;
-  // Proc::running(): whether child has not exited yet.
-  virtual bool running(pid_t child) = 0;
+  // join/join_for: child's exit code (or 128 + signal) once it has exited; std::nullopt when
+  // timeout_ns (>= 0) passed first. The controller reaps its processes itself: Proc does not
+  // wait for a child whose exit code came from the controller (waiting for a process to be
+  // torn down would put the kernel's exit work on every join's critical path).
+  virtual std::optional<int> join(pid_t child, std::int64_t timeout_ns, Site) = 0;
+  // Proc::running(): whether child has not exited yet; if it has, its exit code.
+  virtual bool running(pid_t child, int* code) = 0;
   // Proc::kill(sig) and a Proc destroyed while its child runs: ends child. A controller has no
   // clock for grace periods and must keep runs deterministic, so it ends the child at once.
   virtual void kill(pid_t child, int sig) = 0;

@@ -59,7 +59,8 @@ class Proc {
 
  private:
   void reap_or_kill() noexcept;
-  int reap(Site);  // waits for the child to exit (it has, or is about to) and records its code
+  int reap(Site);               // waits for the child to exit and records its code
+  int settle(int code) noexcept;  // records a code a controller reported (control.hpp)
   std::string name_;
   pid_t pid_ = -1;
   int pidfd_ = -1;
