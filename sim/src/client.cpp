@@ -32,7 +32,7 @@ inline void cpu_relax() noexcept {
 
 // How long a parked task spins before it sleeps: the explorer usually answers within a few
 // microseconds when it has a core of its own; on a busy machine the futex takes over.
-constexpr int kSpins = 2000;
+constexpr int kSpins = 200;
 
 class Client final : public control::Controller {
  public:

@@ -34,7 +34,7 @@ int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid,
 
 constexpr std::size_t kRecentSteps = 24;
 constexpr std::size_t kOutputTail = 16 * 1024;
-constexpr int kControllerSpins = 4000;
+constexpr int kControllerSpins = 400;
 
 std::int64_t add_saturated(std::int64_t a, std::int64_t b) {
   return b > INT64_MAX - a ? INT64_MAX : a + b;
