@@ -47,6 +47,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       r.metrics["ns_one_way"] = it->second.value;
     if (auto it = run.counters.find("bytes_per_second"); it != run.counters.end())
       r.metrics["GB/s"] = it->second.value / 1e9;
+    if (auto it = run.counters.find("us_per_schedule"); it != run.counters.end())
+      r.metrics["us/sched"] = it->second.value;
   }
 
   std::optional<double> lookup(const std::string& key, const std::string& metric) const {
@@ -92,6 +94,10 @@ const Ratio kRatios[] = {
      "BM_process_vm_readv_proc/16777216", "GB/s"},
     {"ceramic 16 MiB / memcpy 16 MiB", "BM_ceramic_string_to_parent/16777216",
      "BM_memcpy/16777216", "GB/s"},
+    {"sim 3 procs 10 ops / bare 3-process tree", "BM_sim_schedules/procs:3/ops:10",
+     "BM_process_tree/procs:3", "us/sched"},
+    {"sim 8 procs 20 ops / bare 8-process tree", "BM_sim_schedules/procs:8/ops:20",
+     "BM_process_tree/procs:8", "us/sched"},
 };
 
 void RatioReporter::PrintRatios(std::ostream& out) const {

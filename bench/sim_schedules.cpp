@@ -1,0 +1,96 @@
+// ceramic bench — simulator throughput: schedules explored per second against the size of the
+// program (processes, channel operations), with the floor every schedule pays in the same run:
+// forking and reaping a process tree of that many processes that does nothing.
+//
+// The program: main makes one unbuffered channel and starts procs - 1 children; ops / 2 values
+// are sent by the children (round robin) and received by main, which then joins them. Every
+// value is a rendezvous, so ops channel operations, plus spawns, exits and joins.
+#include <benchmark/benchmark.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ceramic/ceramic.hpp>
+#include <ceramic/sim/sim.hpp>
+
+#include <chrono>
+#include <vector>
+
+namespace bench {
+namespace {
+
+constexpr std::size_t kSchedulesPerRound = 20;
+
+void program(int procs, int ops) {
+  ceramic::Chan<int> c;
+  const int kids = procs - 1;
+  const int values = ops / 2;
+  std::vector<ceramic::Proc> ps;
+  for (int k = 0; k < kids; ++k) {
+    ps.emplace_back([&c, k, kids, values] {
+      for (int v = k; v < values; v += kids) c.send(v);
+    });
+  }
+  for (int v = 0; v < values; ++v) c.recv();
+  for (auto& p : ps) p.join();
+}
+
+void BM_sim_schedules(benchmark::State& state) {
+  const int procs = static_cast<int>(state.range(0));
+  const int ops = static_cast<int>(state.range(1));
+  ceramic::sim::Options o;
+  o.strategy = ceramic::sim::Strategy::random;
+  o.iterations = kSchedulesPerRound;
+  o.progress = 0;
+  std::size_t schedules = 0;
+  std::uint64_t round = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    o.seed = round++;
+    auto r = ceramic::sim::explore([=] { program(procs, ops); }, o);
+    if (r.failed) {
+      state.SkipWithError(r.report.c_str());
+      return;
+    }
+    schedules += r.schedules;
+  }
+  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  state.counters["schedules_per_s"] = static_cast<double>(schedules) / us * 1e6;
+  state.counters["us_per_schedule"] = us / static_cast<double>(schedules);
+}
+BENCHMARK(BM_sim_schedules)
+    ->ArgNames({"procs", "ops"})
+    ->Args({2, 10})
+    ->Args({3, 10})
+    ->Args({3, 20})
+    ->Args({3, 40})
+    ->Args({5, 10})
+    ->Args({5, 20})
+    ->Args({8, 20})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The floor: fork a root that forks procs - 1 children that exit at once, reap them all.
+void BM_process_tree(benchmark::State& state) {
+  const int procs = static_cast<int>(state.range(0));
+  std::size_t trees = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    pid_t root = fork();
+    if (root == 0) {
+      for (int k = 1; k < procs; ++k) {
+        pid_t c = fork();
+        if (c == 0) _exit(0);
+        waitpid(c, nullptr, 0);
+      }
+      _exit(0);
+    }
+    waitpid(root, nullptr, 0);
+    ++trees;
+  }
+  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  state.counters["us_per_schedule"] = us / static_cast<double>(trees);
+}
+BENCHMARK(BM_process_tree)->ArgName("procs")->Arg(2)->Arg(3)->Arg(5)->Arg(8)->UseRealTime();
+
+}  // namespace
+}  // namespace bench
