@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the demo: the seed README's examples, then its famous race run under
-# ceramic-run, which finds the deadlock, explains it and draws it (build/demo/seed_race.svg).
+# ceramic-run, which finds the deadlock, explains it and draws it (build/demo/seed_race.svg), and
+# last the simulator, which finds the same race without waiting for luck and replays it at will.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERAMIC_EXAMPLES=ON -DCERAMIC_TESTS=OFF \
   -DCERAMIC_BENCH=OFF -DCERAMIC_SANITIZE= >/dev/null
 cmake --build build/release -j"$(nproc)" --target ceramic-example-hello ceramic-example-isolate_hang \
-  ceramic-example-primes ceramic-example-seed_race ceramic-run ceramic-trace
+  ceramic-example-primes ceramic-example-seed_race ceramic-example-seed_race_sim ceramic-run \
+  ceramic-trace
 for e in hello isolate_hang primes; do
   echo "== examples/$e.cpp"
   "./build/release/examples/ceramic-example-$e"
@@ -34,3 +36,8 @@ if [ "$status" -eq 3 ]; then
 else
   echo "the race did not happen in 100000 runs (exit status $status)"
 fi
+echo
+echo "== the same race found by the simulator (examples/seed_race_sim.cpp), then replayed"
+./build/release/examples/ceramic-example-seed_race_sim build/demo/seed_race_sim.dot
+dot -Tsvg build/demo/seed_race_sim.dot -o build/demo/seed_race_sim.svg
+echo "  build/demo/seed_race_sim.svg        the simulator's wait-for graph"

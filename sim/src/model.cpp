@@ -173,7 +173,10 @@ std::string Model::describe(const Transition& tr) const {
   using K = Transition::Kind;
   const Task& t = tasks[tr.task];
   auto where = [](const Pending& p) {
-    return p.file.empty() ? std::string() : " (" + p.file + ":" + std::to_string(p.line) + ")";
+    if (p.file.empty()) return std::string();
+    std::size_t slash = p.file.rfind('/');
+    return " (" + (slash == std::string::npos ? p.file : p.file.substr(slash + 1)) + ":" +
+           std::to_string(p.line) + ")";
   };
   auto chan_label = [&](const Case& c) {
     const Chan* ch = find(c.channel);

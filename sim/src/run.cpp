@@ -118,6 +118,7 @@ class Runner::Execution {
   bool ingest(Task& t);
   bool run_invisible(Task& t);
   bool apply(const Transition& tr);
+  void note(std::string line);
   void release(Task& t);
   void kill_tree(int task);
   void teardown();
@@ -402,8 +403,11 @@ bool Runner::Execution::run_invisible(Task& task) {
       ++t.children;
       reset_box(box(c.index));
       b.child_task = c.index;
+      std::string line = t.name + " starts " + c.name;
       model_.tasks.push_back(std::move(c));
-      break;
+      note(std::move(line));
+      release(model_.tasks[self]);
+      return true;
     }
     case OpKind::exit: {
       Task& t = model_.tasks[self];
@@ -419,19 +423,22 @@ bool Runner::Execution::run_invisible(Task& task) {
       }
       t.state = TaskState::exited;  // it did not wait for a reply: it is exiting already
       t.exit_code = 0;
-      ++out_.steps;
+      note(t.name + " exits");
       return true;
     }
     case OpKind::join: {
       int child = model_.task_of_pid(task.pending.target);
       b.answer = 1;
       b.exit_code = child >= 0 ? model_.tasks[child].exit_code : 0;
-      break;
+      note(task.name + " joins " + (child >= 0 ? model_.tasks[child].name : std::string("?")) +
+           " (exit code " + std::to_string(b.exit_code) + ")");
+      release(model_.tasks[self]);
+      return true;
     }
     default:
       break;
   }
-  ++out_.steps;
+  note("");
   release(model_.tasks[self]);
   return true;
 }
@@ -497,12 +504,17 @@ bool Runner::Execution::apply(const Transition& tr) {
       break;
     case K::kill: kill_tree(model_.task_of_pid(p.target)); break;
   }
-  std::string line = model_.describe(tr);
-  out_.recent.push_back(std::to_string(out_.steps + 1) + ". " + line);
-  if (out_.recent.size() > kRecentSteps) out_.recent.erase(out_.recent.begin());
-  ++out_.steps;
+  note(model_.describe(tr));
   release(t);
   return true;
+}
+
+// Counts a step and keeps its description for the report.
+void Runner::Execution::note(std::string line) {
+  ++out_.steps;
+  if (line.empty()) return;
+  out_.recent.push_back(std::to_string(out_.steps) + ". " + line);
+  if (out_.recent.size() > kRecentSteps) out_.recent.erase(out_.recent.begin());
 }
 
 // Ends what is left of the tree. The processes are reaped later (Runner::reap): waiting here
