@@ -161,6 +161,8 @@ Result to_result(const Found& f, bool unbuffered, std::size_t schedules) {
   if (!f.failed) return r;
   const Outcome& o = f.outcome;
   Schedule s{unbuffered, o.choices};
+  // A runaway stopped at the step bound: the schedule carries it so that replay stops there too.
+  if (o.failure == Failure::runaway) s.step_limit = static_cast<std::uint32_t>(std::min<std::size_t>(o.steps, UINT32_MAX));
   r.failed = true;
   r.failure = o.failure;
   r.schedule = encode(s);
@@ -334,6 +336,7 @@ Result replay(std::function<void()> body, std::string_view schedule) {
   }
   Options o;
   o.force_unbuffered = s->unbuffered;
+  if (s->step_limit != 0) o.max_steps = s->step_limit;
   auto start = std::chrono::steady_clock::now();
   detail::Runner runner(o);
   auto strategy = detail::make_replay(*s);

@@ -27,7 +27,8 @@ int digit(char c) {
 }
 
 // Reads one number at s[*pos]; false with *error set if there is none.
-bool get(std::string_view s, std::size_t* pos, std::uint32_t* v, std::string* error) {
+bool get(std::string_view s, std::size_t* pos, std::uint32_t* v, std::string* error,
+         std::uint64_t max = kMaxNumber) {
   if (*pos >= s.size()) {
     *error = "unexpected end at character " + std::to_string(*pos + 1);
     return false;
@@ -35,7 +36,7 @@ bool get(std::string_view s, std::size_t* pos, std::uint32_t* v, std::string* er
   char c = s[*pos];
   if (c == '{') {
     std::size_t end = s.find('}', *pos);
-    if (end == std::string_view::npos || end == *pos + 1 || end - *pos > 10) {
+    if (end == std::string_view::npos || end == *pos + 1 || end - *pos > 11) {
       *error = "bad {number} at character " + std::to_string(*pos + 1);
       return false;
     }
@@ -47,7 +48,7 @@ bool get(std::string_view s, std::size_t* pos, std::uint32_t* v, std::string* er
       }
       n = n * 10 + static_cast<std::uint64_t>(s[i] - '0');
     }
-    if (n < kBase || n > kMaxNumber) {
+    if (n < kBase || n > max) {
       *error = "out-of-range {number} at character " + std::to_string(*pos + 1);
       return false;
     }
@@ -71,6 +72,10 @@ bool get(std::string_view s, std::size_t* pos, std::uint32_t* v, std::string* er
 std::string encode(const Schedule& s) {
   std::string out = "cs1";
   if (s.unbuffered) out += 'u';
+  if (s.step_limit != 0) {
+    out += 's';
+    put(out, s.step_limit);
+  }
   out += ':';
   for (const Choice& c : s.choices) {
     put(out, c.index);
@@ -111,13 +116,24 @@ std::optional<Schedule> decode(std::string_view s, std::string* error) {
     return std::nullopt;
   }
   Schedule out;
-  for (char f : head.substr(v)) {
-    if (f == 'u' && !out.unbuffered) {
-      out.unbuffered = true;
-    } else {
-      *error = std::string("unknown flag '") + f + "'";
+  std::string_view flags = head.substr(v);
+  std::size_t f = 0;
+  if (f < flags.size() && flags[f] == 'u') {
+    out.unbuffered = true;
+    ++f;
+  }
+  if (f < flags.size() && flags[f] == 's') {
+    ++f;
+    std::size_t at = f;
+    if (!get(flags, &at, &out.step_limit, error, UINT32_MAX) || out.step_limit == 0) {
+      *error = "bad step bound after 's' in the flags (a number of at least 1, e.g. cs1s{500}:)";
       return std::nullopt;
     }
+    f = at;
+  }
+  if (f < flags.size()) {
+    *error = std::string("unknown flag '") + flags[f] + "' (flags are u, then s<number>)";
+    return std::nullopt;
   }
   std::size_t pos = colon + 1;
   while (pos < s.size()) {

@@ -3,7 +3,10 @@
 // Format, version 1:
 //
 //   schedule := "cs1" flags ":" choice*
-//   flags    := "u"?                      u: buffered channels were run unbuffered
+//   flags    := "u"? ("s" number)?         u: buffered channels were run unbuffered
+//                                         s: the step bound (Options::max_steps) the run hit;
+//                                            only a runaway's schedule carries it, so that its
+//                                            replay stops where the exploration stopped
 //   choice   := number(index) number(count)
 //   number   := one character of [0-9A-Za-z] for 0..61, or "{" decimal "}" for larger values
 //
@@ -31,6 +34,7 @@ struct Choice {
 struct Schedule {
   bool unbuffered = false;
   std::vector<Choice> choices;
+  std::uint32_t step_limit = 0;  // 0: none recorded (replay uses the default bound)
   friend bool operator==(const Schedule&, const Schedule&) = default;
 };
 
