@@ -351,6 +351,16 @@ Result replay(std::function<void()> body, std::string_view schedule) {
 
 Result explore(std::function<void()> body, Options o) {
   if (const char* env = std::getenv(kReplayEnv); env && *env) return replay(std::move(body), env);
+  if (const char* env = std::getenv(kOptionsEnv); env && *env) {
+    std::string error;
+    if (!parse_options(env, &o, &error)) {
+      Result r;
+      r.failed = true;
+      r.failure = Failure::misuse;
+      r.report = std::string("ceramic sim: ") + kOptionsEnv + ": " + error + "\n";
+      return r;
+    }
+  }
   if (o.shard_count == 0) throw std::invalid_argument("ceramic::sim::explore: shard_count is 0");
   if (o.shard_index >= o.shard_count) {
     throw std::invalid_argument("ceramic::sim::explore: shard_index must be below shard_count");

@@ -131,4 +131,21 @@ bool simulated() noexcept;
 // The environment variable that makes explore() replay a schedule.
 inline constexpr const char* kReplayEnv = "CERAMIC_SIM_REPLAY";
 
+// The environment variable that overrides explore()'s options from outside the program, so
+// that a test binary's scenario can be explored harder, sharded or given workers without a
+// rebuild (this is what the ceramic-sim tool sets):
+//   CERAMIC_SIM_OPTIONS='strategy=dfs iterations=100000 shard=3/8 workers=2 time=10m' ./tests
+// Fields given there replace the program's own; the others keep the program's values. A
+// malformed value makes explore() fail with Failure::misuse and a report that names it.
+inline constexpr const char* kOptionsEnv = "CERAMIC_SIM_OPTIONS";
+
+// Applies spec, "key=value" pairs separated by blanks or commas, to *options. Keys:
+//   strategy=random|pct|dfs   iterations=N   seed=N   depth=N (pct_depth)   unbuffered=0|1
+//   max_steps=N   time=DURATION (time_budget)   shard=I/N   workers=N   progress=0|1|auto
+//   step_timeout=DURATION   max_value_bytes=N   max_processes=N
+// DURATION is a number with a unit: ms, s, m or h (e.g. 500ms, 90s, 10m). Returns false and
+// sets *error (naming the field and what is wrong) on the first bad pair; *options is then
+// left unchanged.
+bool parse_options(std::string_view spec, Options* options, std::string* error);
+
 }  // namespace ceramic::sim
