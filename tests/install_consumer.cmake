@@ -46,3 +46,7 @@ if(at EQUAL -1)
 endif()
 
 run("run consumer" ${build}/ceramic-install-consumer)
+run("run sim consumer" ${build}/ceramic-install-consumer-sim)
+foreach(tool ceramic-run ceramic-trace ceramic-sim)
+  run("installed ${tool} --help" ${prefix}/bin/${tool} --help)
+endforeach()
