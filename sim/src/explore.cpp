@@ -67,7 +67,7 @@ std::unique_ptr<detail::Scheduler> make_strategy(const Options& o) {
   switch (o.strategy) {
     case sim::Strategy::random: return make_random(o.seed);
     case sim::Strategy::pct: return make_pct(o.seed, o.pct_depth);
-    case sim::Strategy::dfs: return make_dfs();
+    case sim::Strategy::dfs: return make_dfs(o.partial_order_reduction);
   }
   return make_random(o.seed);
 }

@@ -169,6 +169,55 @@ bool Model::invisible(const Task& t) const {
   }
 }
 
+Footprint Model::footprint(const Transition& tr) const {
+  using K = Transition::Kind;
+  Footprint f;
+  f.tasks[0] = tr.task;
+  const Pending& p = tasks[tr.task].pending;
+  auto case_channel = [&p](int ci) -> std::uint64_t {
+    if (ci < 0 || static_cast<std::size_t>(ci) >= p.cases.size()) return 0;
+    return p.cases[ci].channel;
+  };
+  switch (tr.kind) {
+    case K::pair:
+      f.tasks[1] = tr.partner;
+      f.channel = case_channel(tr.case_index);
+      break;
+    case K::push:
+    case K::pop:
+    case K::closed: f.channel = case_channel(tr.case_index); break;
+    case K::close: f.channel = p.channel; break;
+    case K::query:
+      if (p.op == OpKind::closed) {
+        f.channel = p.channel;
+      } else {
+        f.tasks[1] = task_of_pid(p.target);
+        // A child that is not ours to name: be safe.
+        if (f.tasks[1] < 0) f.global = true;
+      }
+      break;
+    case K::named:
+    case K::fallback:
+    case K::timeout:
+    case K::kill: f.global = true; break;
+  }
+  // A transition on no known channel is not something to reason about: be safe.
+  if (!f.global && f.channel == 0 && tr.kind != K::query) f.global = true;
+  return f;
+}
+
+bool independent(const Footprint& a, const Footprint& b) noexcept {
+  if (a.global || b.global) return false;
+  if (a.channel != 0 && a.channel == b.channel) return false;
+  for (int x : a.tasks) {
+    if (x < 0) continue;
+    for (int y : b.tasks) {
+      if (x == y) return false;
+    }
+  }
+  return true;
+}
+
 std::string Model::describe(const Transition& tr) const {
   using K = Transition::Kind;
   const Task& t = tasks[tr.task];

@@ -100,7 +100,22 @@ struct Transition {
   int case_index = 0;
   int partner = -1;
   int partner_case = -1;
+  friend bool operator==(const Transition&, const Transition&) = default;
 };
+
+// What a transition touches, for partial-order reduction (dfs.cpp). Two transitions that touch
+// no task and no channel in common are independent: executed in either order they reach the
+// same state, and neither disables the other. Transitions whose enabledness depends on the
+// whole state (a default case or zero timeout: "nothing else is ready"; a positive timeout:
+// "nothing else can happen"; a kill, which ends a subtree; a named channel, whose names live
+// outside the model) are global: dependent with everything.
+struct Footprint {
+  int tasks[2] = {-1, -1};
+  std::uint64_t channel = 0;   // 0: none
+  bool global = false;
+};
+
+bool independent(const Footprint& a, const Footprint& b) noexcept;
 
 struct Model {
   std::vector<Task> tasks;
@@ -120,6 +135,9 @@ struct Model {
   // Whether task t's pending operation needs no choice (it commutes with everything): spawn,
   // exit, sync, and a join whose child is gone.
   bool invisible(const Task& t) const;
+
+  // What tr touches; tr must be enabled now (its tasks' pending operations are read).
+  Footprint footprint(const Transition& tr) const;
 
   std::string describe(const Transition&) const;   // one line, for the step log
   std::string check_invariants() const;            // "" when they hold

@@ -61,6 +61,10 @@ std::string apply(std::string_view key, std::string_view v, Options& o) {
     if (v == "1" || v == "true") o.force_unbuffered = true;
     else if (v == "0" || v == "false") o.force_unbuffered = false;
     else return "is 0 or 1";
+  } else if (key == "reduction") {
+    if (v == "1" || v == "true") o.partial_order_reduction = true;
+    else if (v == "0" || v == "false") o.partial_order_reduction = false;
+    else return "is 0 or 1";
   } else if (key == "max_steps") {
     if (!number(v, kSize, &n) || n == 0) return "is a number of transitions, at least 1";
     o.max_steps = n;
@@ -95,7 +99,7 @@ std::string apply(std::string_view key, std::string_view v, Options& o) {
     o.max_processes = n;
   } else {
     return "is not an option (strategy, iterations, seed, depth, unbuffered, max_steps, time, "
-           "shard, workers, progress, step_timeout, max_value_bytes, max_processes)";
+           "shard, workers, progress, step_timeout, max_value_bytes, max_processes, reduction)";
   }
   return {};
 }

@@ -609,7 +609,10 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       }
       if (pick >= enabled.size()) pick = 0;
       out_.choices.push_back({static_cast<std::uint32_t>(pick), static_cast<std::uint32_t>(enabled.size())});
+    } else {
+      strategy_.forced(model_, enabled[0]);
     }
+    if (strategy_.redundant()) break;  // reduction: the rest was explored in another order
     apply(enabled[pick]);
   }
   strategy_.end(out_.choices);

@@ -2,8 +2,8 @@
 // (random.cpp, pct.cpp, dfs.cpp, replay.cpp), in the manner of Shuttle's schedulers.
 //
 // The explorer calls, for each schedule: begin(iteration), then choose() at every scheduling
-// point where two or more transitions are enabled, then end(). A strategy never sees the
-// points where only one transition is enabled: they are not choices.
+// point where two or more transitions are enabled, forced() where only one is (not a choice:
+// it is never part of the schedule), then end().
 #pragma once
 
 #include <cstddef>
@@ -27,8 +27,16 @@ class Scheduler {
   // error() instead (replay: the program left its schedule), then the return value is unused.
   virtual std::size_t choose(const Model& model, const std::vector<Transition>& enabled,
                              std::size_t choice) = 0;
+  // A transition ran without a choice (it was the only one enabled); called before it runs.
+  virtual void forced(const Model& model, const Transition& t) {
+    (void)model;
+    (void)t;
+  }
   // The schedule ended; its choices, in order.
   virtual void end(const std::vector<Choice>& choices) { (void)choices; }
+  // dfs: the rest of this schedule only repeats, in another order, what was explored already;
+  // the explorer ends it there (checked after every choose() and forced()).
+  virtual bool redundant() const { return false; }
   // dfs: every interleaving has been explored.
   virtual bool complete() const { return false; }
   // A reason to stop this schedule as a mismatch, or "".
@@ -40,7 +48,8 @@ class Scheduler {
 
 std::unique_ptr<Scheduler> make_random(std::uint64_t seed);
 std::unique_ptr<Scheduler> make_pct(std::uint64_t seed, int depth);
-std::unique_ptr<Scheduler> make_dfs();
+// reduce: skip interleavings that differ only in the order of independent transitions.
+std::unique_ptr<Scheduler> make_dfs(bool reduce);
 std::unique_ptr<Scheduler> make_replay(Schedule schedule);
 
 // splitmix64: the per-schedule seed of random and pct, so that schedule i is the same however

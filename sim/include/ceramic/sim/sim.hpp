@@ -64,8 +64,9 @@ namespace ceramic::sim {
 //      random task priorities and pct_depth - 1 random priority change points; a bug of depth d
 //      in a program with n processes and k steps is found with probability >= 1/(n k^(d-1))
 //      per schedule.
-// dfs: bounded exhaustive depth-first search over the choices; Result::complete says whether
-//      the whole space was covered within `iterations` schedules.
+// dfs: bounded exhaustive depth-first search over the choices, with partial-order reduction
+//      (sleep sets: one order of independent transitions); Result::complete says whether the
+//      whole space was covered within `iterations` schedules.
 enum class Strategy { random, pct, dfs };
 
 struct Options {
@@ -84,6 +85,10 @@ struct Options {
   std::chrono::milliseconds step_timeout{10000};   // longest a process may run between points
   std::size_t max_value_bytes = std::size_t{1} << 20;
   std::size_t max_processes = 64;
+  // dfs: explore one order of independent transitions (no common process, no common channel)
+  // instead of all of them (sleep sets). Every deadlock and failing state stays reachable;
+  // Result::complete then means every non-equivalent interleaving was run.
+  bool partial_order_reduction = true;
 };
 
 enum class Failure {
@@ -142,7 +147,7 @@ inline constexpr const char* kOptionsEnv = "CERAMIC_SIM_OPTIONS";
 // Applies spec, "key=value" pairs separated by blanks or commas, to *options. Keys:
 //   strategy=random|pct|dfs   iterations=N   seed=N   depth=N (pct_depth)   unbuffered=0|1
 //   max_steps=N   time=DURATION (time_budget)   shard=I/N   workers=N   progress=0|1|auto
-//   step_timeout=DURATION   max_value_bytes=N   max_processes=N
+//   step_timeout=DURATION   max_value_bytes=N   max_processes=N   reduction=0|1
 // DURATION is a number with a unit: ms, s, m or h (e.g. 500ms, 90s, 10m). Returns false and
 // sets *error (naming the field and what is wrong) on the first bad pair; *options is then
 // left unchanged.
