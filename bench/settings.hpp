@@ -9,9 +9,8 @@
 
 namespace bench {
 
-// Minimum measured time per benchmark run. Small on purpose: the whole binary, 5 repetitions of
-// every benchmark, must stay under about three minutes on a 2-core VM (it takes about 105 s on
-// the machine of docs/performance.md).
+// Minimum measured time per benchmark run. Small on purpose: scripts/bench.sh (build, the whole
+// binary with repetitions, the figures) must stay under ten minutes on a 2-core VM.
 inline constexpr double kMinTime = 0.3;
 
 // No single handoff may take longer than this. When one does, a watchdog kills the peer,
@@ -39,6 +38,25 @@ inline void timed(benchmark::internal::Benchmark* b) { b->UseRealTime()->MinTime
 inline void timed_sizes(benchmark::internal::Benchmark* b) {
   timed(b);
   b->Arg(static_cast<std::int64_t>(kMiB))->Arg(static_cast<std::int64_t>(16 * kMiB));
+}
+
+// The latency-against-size sweep: a word, a cache line's worth, under and over ceramic's 1 KiB
+// inline limit for strings, a pipe's buffer, and the two throughput sizes.
+inline void timed_value_sizes(benchmark::internal::Benchmark* b) {
+  timed(b);
+  for (std::int64_t size : {8, 64, 512, 4096, 65536, 1 << 20, 16 << 20}) b->Arg(size);
+}
+
+// MPMC: how long each run lets the senders send. The run is timed by hand (UseManualTime) over
+// exactly this window, so it is one iteration; repetitions give the spread.
+inline constexpr std::chrono::milliseconds kMpmcWindow{300};
+
+// MPMC: the (senders, receivers) combinations, and the most of either side.
+inline constexpr int kMpmcMaxSide = 8;
+inline void mpmc_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"senders", "receivers"})->UseManualTime()->Iterations(1);
+  for (int n : {1, 2, 4, 8}) b->Args({n, n});
+  b->Args({1, 8})->Args({8, 1});
 }
 
 }  // namespace bench
