@@ -31,7 +31,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
  private:
   struct Result {
     bool median = false;
-    std::map<std::string, double> metrics;  // ns_one_way, GB/s
+    std::map<std::string, double> metrics;  // ns_one_way, GB/s, Mmsg/s, us/sched
   };
 
   void remember(const Run& run) {
@@ -47,6 +47,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       r.metrics["ns_one_way"] = it->second.value;
     if (auto it = run.counters.find("bytes_per_second"); it != run.counters.end())
       r.metrics["GB/s"] = it->second.value / 1e9;
+    if (auto it = run.counters.find("items_per_second"); it != run.counters.end())
+      r.metrics["Mmsg/s"] = it->second.value / 1e6;
     if (auto it = run.counters.find("us_per_schedule"); it != run.counters.end())
       r.metrics["us/sched"] = it->second.value;
   }
@@ -69,8 +71,8 @@ struct Ratio {
   const char* metric;
 };
 
-// Latency ratios: above 1 means the numerator is slower. Throughput ratios: above 1 means the
-// numerator is faster.
+// Latency ratios (ns_one_way, us/sched): above 1 means the numerator is slower. Throughput ratios
+// (GB/s, Mmsg/s): above 1 means the numerator is faster.
 const Ratio kRatios[] = {
     {"ceramic proc / spin floor proc", "BM_ceramic_pingpong_proc", "BM_spin_pingpong_proc",
      "ns_one_way"},
@@ -94,6 +96,35 @@ const Ratio kRatios[] = {
      "BM_process_vm_readv_proc/16777216", "GB/s"},
     {"ceramic 16 MiB / memcpy 16 MiB", "BM_ceramic_string_to_parent/16777216",
      "BM_memcpy/16777216", "GB/s"},
+    {"socketpair 512 B / ceramic 512 B proc", "BM_socketpair_pingpong_size_proc/512",
+     "BM_ceramic_pingpong_size_proc/512", "ns_one_way"},
+    {"socketpair 64 KiB / ceramic 64 KiB proc", "BM_socketpair_pingpong_size_proc/65536",
+     "BM_ceramic_pingpong_size_proc/65536", "ns_one_way"},
+    {"socketpair 16 MiB / ceramic 16 MiB proc", "BM_socketpair_pingpong_size_proc/16777216",
+     "BM_ceramic_pingpong_size_proc/16777216", "ns_one_way"},
+    {"pipe 16 MiB / ceramic 16 MiB proc", "BM_pipe_pingpong_size_proc/16777216",
+     "BM_ceramic_pingpong_size_proc/16777216", "ns_one_way"},
+    {"ceramic 4 KiB / ceramic 512 B proc", "BM_ceramic_pingpong_size_proc/4096",
+     "BM_ceramic_pingpong_size_proc/512", "ns_one_way"},
+    {"mutex+cv 64 KiB / ceramic 64 KiB threads", "BM_mutexcv_pingpong_size_threads/65536",
+     "BM_ceramic_pingpong_size_threads/65536", "ns_one_way"},
+    {"mutex+cv 16 MiB / ceramic 16 MiB threads", "BM_mutexcv_pingpong_size_threads/16777216",
+     "BM_ceramic_pingpong_size_threads/16777216", "ns_one_way"},
+    {"ceramic 1x1 proc / pipe 1x1", "BM_ceramic_mpmc_proc/senders:1/receivers:1",
+     "BM_pipe_mpmc_proc/senders:1/receivers:1", "Mmsg/s"},
+    {"ceramic 4x4 proc / pipe 4x4", "BM_ceramic_mpmc_proc/senders:4/receivers:4",
+     "BM_pipe_mpmc_proc/senders:4/receivers:4", "Mmsg/s"},
+    {"ceramic 8x8 proc / pipe 8x8", "BM_ceramic_mpmc_proc/senders:8/receivers:8",
+     "BM_pipe_mpmc_proc/senders:8/receivers:8", "Mmsg/s"},
+    {"ceramic buffered 4x4 proc / pipe 4x4", "BM_ceramic_mpmc_buffered_proc/senders:4/receivers:4",
+     "BM_pipe_mpmc_proc/senders:4/receivers:4", "Mmsg/s"},
+    {"ceramic 8x8 proc / ceramic 1x1 proc", "BM_ceramic_mpmc_proc/senders:8/receivers:8",
+     "BM_ceramic_mpmc_proc/senders:1/receivers:1", "Mmsg/s"},
+    {"ceramic 4x4 threads / mutex+cv queue 4x4", "BM_ceramic_mpmc_threads/senders:4/receivers:4",
+     "BM_mutexcv_queue_mpmc_threads/senders:4/receivers:4", "Mmsg/s"},
+    {"ceramic buf. 4x4 thr. / mutex+cv queue 4x4",
+     "BM_ceramic_mpmc_buffered_threads/senders:4/receivers:4",
+     "BM_mutexcv_queue_mpmc_threads/senders:4/receivers:4", "Mmsg/s"},
     {"sim 3 procs 10 ops / bare 3-process tree", "BM_sim_schedules/procs:3/ops:10",
      "BM_process_tree/procs:3", "us/sched"},
     {"sim 8 procs 20 ops / bare 8-process tree", "BM_sim_schedules/procs:8/ops:20",
@@ -110,7 +141,8 @@ void RatioReporter::PrintRatios(std::ostream& out) const {
       std::snprintf(buf, sizeof buf, "%10s", "n/a");
     return std::string(buf);
   };
-  out << "\nRatios (medians when repeated; latency in ns one way, throughput in GB/s = 1e9 B/s)\n";
+  out << "\nRatios (medians when repeated; latency in ns one way, throughput in GB/s = 1e9 B/s, "
+         "MPMC in millions of messages/s)\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-42s %-10s %10s %10s %8s\n", "ratio", "metric", "numerator",
                 "denom.", "ratio");
