@@ -14,16 +14,10 @@ namespace {
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::three_senders;
 using ceramic::simtest::contains;
 using ceramic::simtest::quick;
 
-void three_senders() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.send(2); });
-  Proc d("C", [&] { c.send(3); });
-  for (int i = 0; i < 3; ++i) c.recv();
-}
 
 TEST(TimeBudget, StopsAnExplorationThatWouldRunForDays) {
   for (unsigned workers : {1u, 2u}) {

@@ -15,17 +15,11 @@ namespace {
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::seed_race;
 using ceramic::simtest::contains;
 using ceramic::simtest::quick;
 using ceramic::simtest::ReplayEnv;
 
-void seed_race() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.recv(); });
-  c.send(2);
-  c.recv();
-}
 
 void check_bug() {
   Chan<int> c;

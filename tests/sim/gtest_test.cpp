@@ -15,16 +15,10 @@ namespace {
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::seed_race;
 using ceramic::simtest::contains;
 using ceramic::simtest::quick;
 
-void seed_race() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.recv(); });
-  c.send(2);
-  c.recv();
-}
 
 // The checker's assertion; kExpectLine is its line (the child's memory never reaches the test).
 constexpr int kExpectLine = __LINE__ + 2;

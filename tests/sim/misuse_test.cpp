@@ -21,16 +21,10 @@ using namespace std::chrono_literals;
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::seed_race;
 using ceramic::simtest::contains;
 using ceramic::simtest::quick;
 
-void seed_race() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.recv(); });
-  c.send(2);
-  c.recv();
-}
 
 // Fails in one order of six (3, 1, 2): a first failure that is rarely iteration 0.
 void rare_order() {

@@ -18,25 +18,12 @@ namespace {
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::seed_race;
+using ceramic::simtest::three_senders;
 using ceramic::simtest::contains;
 using ceramic::simtest::quick;
 
-// Three senders, one receiver: 6 interleavings.
-void three_senders() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.send(2); });
-  Proc d("C", [&] { c.send(3); });
-  for (int i = 0; i < 3; ++i) c.recv();
-}
 
-void seed_race() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.recv(); });
-  c.send(2);
-  c.recv();
-}
 
 // Sets an environment variable for its lifetime.
 class Env {

@@ -16,20 +16,13 @@ namespace {
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::seed_race;
 using ceramic::sim::detail::Choice;
 using ceramic::sim::detail::Schedule;
 using ceramic::sim::detail::decode;
 using ceramic::sim::detail::encode;
 using ceramic::simtest::contains;
 
-// The seed README's race: the first choice has 2 transitions (main or A meets B).
-void seed_race() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.recv(); });
-  c.send(2);
-  c.recv();
-}
 
 Schedule round_trip(const Schedule& s) {
   std::string error;

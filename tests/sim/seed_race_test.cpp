@@ -4,19 +4,15 @@
 #include <ceramic/ceramic.hpp>
 #include <ceramic/sim/sim.hpp>
 
+#include "sim_test_support.hpp"
+
 namespace {
 
 using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
+using ceramic::simtest::seed_race;
 
-void seed_race() {
-  Chan<int> c;
-  Proc a("A", [&] { c.send(1); });
-  Proc b("B", [&] { c.recv(); });
-  c.send(2);
-  c.recv();
-}
 
 class SeedRace : public ::testing::TestWithParam<sim::Strategy> {};
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <ceramic/ceramic.hpp>
 #include <ceramic/sim/sim.hpp>
 
 namespace ceramic::simtest {
@@ -39,6 +40,27 @@ inline ceramic::sim::Options quick(ceramic::sim::Strategy s, std::size_t iterati
   o.progress = 0;
   o.step_timeout = std::chrono::milliseconds(5000);
   return o;
+}
+
+// ---- programs several suites explore ----
+
+// The seed README's race: A may meet B first, and then nobody receives main's value. The first
+// choice has 2 transitions (main or A meets B); the second one deadlocks.
+inline void seed_race() {
+  ceramic::Chan<int> c;
+  ceramic::Proc a("A", [&] { c.send(1); });
+  ceramic::Proc b("B", [&] { c.recv(); });
+  c.send(2);
+  c.recv();
+}
+
+// Three senders and one receiver on one channel: 3! = 6 interleavings, none failing.
+inline void three_senders() {
+  ceramic::Chan<int> c;
+  ceramic::Proc a("A", [&] { c.send(1); });
+  ceramic::Proc b("B", [&] { c.send(2); });
+  ceramic::Proc d("C", [&] { c.send(3); });
+  for (int i = 0; i < 3; ++i) c.recv();
 }
 
 // Sets CERAMIC_SIM_REPLAY for its lifetime (unset again even when an assertion returns early).
