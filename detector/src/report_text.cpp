@@ -60,7 +60,7 @@ std::string to_text(const Report& r) {
     if (t.line) o << " at " << site(t.file, t.line);
     o << " for " << duration(t.blocked_ns) << "\n";
     if (t.op == trace::WaitOp::join) {
-      o << "    it waits for " << why_not(t.join_child) << "\n";
+      o << "    its child " << why_not(t.join_child) << "\n";
     }
     for (const BlockedWait& w : t.waits) {
       o << "    " << op_name(w.op) << " on " << channel_label(w.channel) << ":\n";
