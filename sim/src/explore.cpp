@@ -345,6 +345,13 @@ Result replay(std::function<void()> body, std::string_view schedule) {
   f.outcome = runner.run(body, *strategy, s->unbuffered);
   f.failed = f.outcome.failed();
   r = detail::to_result(f, s->unbuffered, 1);
+  if (r.failure == Failure::mismatch) {
+    // The choices taken before the program left the schedule replay nothing useful: report
+    // the schedule that was given, and no replay line.
+    r.schedule = std::string(schedule);
+    r.replay.clear();
+    r.report = detail::failure_report(f.outcome, r.schedule, r.replay, 0);
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -130,7 +130,14 @@ std::string failure_report(const Outcome& o, const std::string& schedule, const 
     s += "\noutput of the failing schedule (tail):\n" + o.output;
     if (o.output.back() != '\n') s += "\n";
   }
-  s += "\nschedule: " + schedule + "\nreplay: " + replay + "\n";
+  if (replay.empty()) {
+    // A replay the program did not follow: there is nothing to replay but the schedule given.
+    s += "\nschedule: " + schedule +
+         "\nthe program no longer follows it: explore again to find a schedule for the program as it "
+         "is now\n";
+  } else {
+    s += "\nschedule: " + schedule + "\nreplay: " + replay + "\n";
+  }
   return s;
 }
 

@@ -25,7 +25,8 @@ detector::Snapshot snapshot_of(const Model&);
 DeadlockText deadlock_report(const Model&);
 
 // The full report of a failing schedule: what happened, the last steps, the detector's
-// report if any, the schedule, the replay line and the captured output.
+// report if any, the schedule, the replay line and the captured output. An empty replay line
+// means the schedule was a replay that the program did not follow.
 std::string failure_report(const Outcome&, const std::string& schedule, const std::string& replay,
                            std::size_t iteration);
 

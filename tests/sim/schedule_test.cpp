@@ -199,6 +199,16 @@ TEST(ScheduleReplay, AWrongCountIsAMismatchAtThatChoice) {
       << r.report;
 }
 
+TEST(ScheduleReplay, AMismatchReportsTheGivenScheduleAndNoReplayLine) {
+  sim::Result r = sim::replay(seed_race, "cs1:13");
+  EXPECT_EQ(r.failure, sim::Failure::mismatch);
+  EXPECT_EQ(r.schedule, "cs1:13");
+  EXPECT_TRUE(r.replay.empty()) << r.replay;
+  EXPECT_TRUE(contains(r.report, "schedule: cs1:13\nthe program no longer follows it")) << r.report;
+  EXPECT_FALSE(contains(r.report, "replay:")) << r.report;
+  EXPECT_FALSE(contains(r.report, sim::kReplayEnv)) << r.report;
+}
+
 TEST(ScheduleReplay, ExtraChoicesAreAMismatchWhenTheProgramEndsEarly) {
   // Choice 1 = 0: main meets B, after which the program runs to its end without another choice.
   sim::Result r = sim::replay(seed_race, "cs1:0202");
