@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 
-repetitions=${CERAMIC_BENCH_REPETITIONS:-3}
+repetitions=${CERAMIC_BENCH_REPETITIONS:-5}
 out=docs/figures
 
 packages=(cmake g++ libbenchmark-dev nlohmann-json3-dev libcli11-dev python3-matplotlib)
