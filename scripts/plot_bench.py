@@ -209,6 +209,7 @@ def mpmc(res, out_dir):
     procs.set_ylabel("million 8-byte messages / s (log)")
     for ax in (procs, threads):
         ax.set_yscale("log")
+        ax.set_ylim(0.1, 30)  # the same decades on both sides; matplotlib would clip low bars
         ax.set_xlabel("senders x receivers")
         ax.legend(fontsize=8)
         ax.grid(True, axis="y", which="major", alpha=0.3)
