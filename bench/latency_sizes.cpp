@@ -18,7 +18,6 @@
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <type_traits>
 
 #include "fd.hpp"
 #include "handoff.hpp"
@@ -228,13 +227,11 @@ void count_bytes(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * 2 * static_cast<std::int64_t>(state.range(0)));
 }
 
-template <class Link>
+// Peer: ceramic::Proc for ceramic, ForkedPeer for the baselines (as in the 8-byte suites).
+template <class Peer, class Link>
 void sized_processes(benchmark::State& state) {
   Link link(message_size(state));
-  if constexpr (std::is_same_v<Link, SizedChanLink>)
-    pingpong_processes<ceramic::Proc>(state, link);
-  else
-    pingpong_processes<ForkedPeer>(state, link);
+  pingpong_processes<Peer>(state, link);
   count_bytes(state);
 }
 
@@ -248,17 +245,17 @@ void sized_threads(benchmark::State& state) {
 }
 
 void BM_ceramic_pingpong_size_proc(benchmark::State& state) {
-  sized_processes<SizedChanLink>(state);
+  sized_processes<ceramic::Proc, SizedChanLink>(state);
 }
 BENCHMARK(BM_ceramic_pingpong_size_proc)->Apply(timed_value_sizes);
 
 void BM_socketpair_pingpong_size_proc(benchmark::State& state) {
-  sized_processes<SizedSocketLink>(state);
+  sized_processes<ForkedPeer, SizedSocketLink>(state);
 }
 BENCHMARK(BM_socketpair_pingpong_size_proc)->Apply(timed_value_sizes);
 
 void BM_pipe_pingpong_size_proc(benchmark::State& state) {
-  sized_processes<SizedPipeLink>(state);
+  sized_processes<ForkedPeer, SizedPipeLink>(state);
 }
 BENCHMARK(BM_pipe_pingpong_size_proc)->Apply(timed_value_sizes);
 

@@ -227,7 +227,7 @@ void mpmc(benchmark::State& state, Hub& hub) {
     futex_wake(ctl->go.seq, INT_MAX);
   });
 
-  for (auto _ : state) {
+  for (auto _ : state) {  // once: mpmc_shapes fixes Iterations(1), and go is published once
     const auto workers = static_cast<std::uint32_t>(senders + receivers);
     while (ctl->ready.load() != workers && ctl->stop.load() == 0)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
