@@ -129,6 +129,8 @@ const Ratio kRatios[] = {
      "BM_process_tree/procs:3", "us/sched"},
     {"sim 8 procs 20 ops / bare 8-process tree", "BM_sim_schedules/procs:8/ops:20",
      "BM_process_tree/procs:8", "us/sched"},
+    {"sim 3/10, 2 workers / 1 worker", "BM_sim_schedules_workers/procs:3/ops:10/workers:2",
+     "BM_sim_schedules/procs:3/ops:10", "us/sched"},
 };
 
 void RatioReporter::PrintRatios(std::ostream& out) const {

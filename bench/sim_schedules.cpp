@@ -42,13 +42,14 @@ void program(int procs, int ops) {
   for (auto& p : ps) p.join();
 }
 
-void BM_sim_schedules(benchmark::State& state) {
-  const int procs = static_cast<int>(state.range(0));
-  const int ops = static_cast<int>(state.range(1));
+// Runs explore() rounds of per_round schedules each until the benchmark has enough.
+void explore_rounds(benchmark::State& state, int procs, int ops, unsigned workers,
+                    std::size_t per_round) {
   trim_heap();
   ceramic::sim::Options o;
   o.strategy = ceramic::sim::Strategy::random;
-  o.iterations = kSchedulesPerRound;
+  o.iterations = per_round;
+  o.workers = workers;
   o.progress = 0;
   std::size_t schedules = 0;
   std::uint64_t round = 0;
@@ -66,6 +67,25 @@ void BM_sim_schedules(benchmark::State& state) {
   state.counters["schedules_per_s"] = static_cast<double>(schedules) / us * 1e6;
   state.counters["us_per_schedule"] = us / static_cast<double>(schedules);
 }
+
+void BM_sim_schedules(benchmark::State& state) {
+  explore_rounds(state, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), 1,
+                 kSchedulesPerRound);
+}
+
+// The same with Options::workers explorer processes, one per core on this machine. Rounds are
+// longer so that starting the workers (a fork each) is not what is measured.
+void BM_sim_schedules_workers(benchmark::State& state) {
+  explore_rounds(state, static_cast<int>(state.range(0)), static_cast<int>(state.range(1)),
+                 static_cast<unsigned>(state.range(2)), 5 * kSchedulesPerRound);
+}
+BENCHMARK(BM_sim_schedules_workers)
+    ->ArgNames({"procs", "ops", "workers"})
+    ->Args({3, 10, 2})
+    ->Args({5, 20, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 BENCHMARK(BM_sim_schedules)
     ->ArgNames({"procs", "ops"})
     ->Args({2, 10})
