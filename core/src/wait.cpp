@@ -51,6 +51,11 @@ std::int64_t spin_budget(std::int64_t expected_ns) noexcept {
   SpinPolicy& p = t_spin;
   bool woke = p.woke_someone;
   p.woke_someone = false;
+  // A partner known to be busy on our behalf (expected_ns > 0: it is copying a large value out
+  // of our memory, and we woke it if it slept) answers within the copy, whatever the history of
+  // this thread's other waits says. Backing off here would put a sleep and a wake-up (~25 us on
+  // a VM) into every large transfer once a few unrelated waits have failed.
+  if (expected_ns > 0) return std::max(expected_ns, woke ? kAfterWakeSpinNs : kBaseSpinNs);
   if (p.fails >= kFailsBeforeBackoff) {
     if (++p.skipped < kProbeEvery) return 0;
     p.skipped = 0;  // probe once
