@@ -1,6 +1,7 @@
 #include "model.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <climits>
 
 namespace ceramic::sim::detail {
@@ -174,9 +175,19 @@ Footprint Model::footprint(const Transition& tr) const {
   Footprint f;
   f.tasks[0] = tr.task;
   const Pending& p = tasks[tr.task].pending;
-  auto case_channel = [&p](int ci) -> std::uint64_t {
+  // Channel ids are random per schedule, but footprints outlive the schedule that made them (a
+  // sleep set is built in one run and used in the next): name channels by their label, which
+  // is their deterministic creation order. Two labels hashing alike only make two transitions
+  // look dependent, which is safe.
+  auto stable = [this](std::uint64_t id) -> std::uint64_t {
+    const Chan* ch = find(id);
+    if (ch == nullptr) return 0;
+    std::uint64_t h = std::hash<std::string>{}(ch->label);
+    return h == 0 ? 1 : h;
+  };
+  auto case_channel = [&p, &stable](int ci) -> std::uint64_t {
     if (ci < 0 || static_cast<std::size_t>(ci) >= p.cases.size()) return 0;
-    return p.cases[ci].channel;
+    return stable(p.cases[ci].channel);
   };
   switch (tr.kind) {
     case K::pair:
@@ -186,10 +197,11 @@ Footprint Model::footprint(const Transition& tr) const {
     case K::push:
     case K::pop:
     case K::closed: f.channel = case_channel(tr.case_index); break;
-    case K::close: f.channel = p.channel; break;
+    case K::close: f.channel = stable(p.channel); break;
     case K::query:
       if (p.op == OpKind::closed) {
-        f.channel = p.channel;
+        f.channel = stable(p.channel);
+        if (f.channel == 0) f.global = true;
       } else {
         f.tasks[1] = task_of_pid(p.target);
         // A child that is not ours to name: be safe.

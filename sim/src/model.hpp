@@ -111,7 +111,7 @@ struct Transition {
 // outside the model) are global: dependent with everything.
 struct Footprint {
   int tasks[2] = {-1, -1};
-  std::uint64_t channel = 0;   // 0: none
+  std::uint64_t channel = 0;   // a hash of the channel's label, stable across schedules; 0: none
   bool global = false;
 };
 

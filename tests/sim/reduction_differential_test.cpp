@@ -1,0 +1,160 @@
+// Partial-order reduction must not lose behaviour: for programs that mix every kind of
+// transition (rendezvous, buffered steps, close, closed(), select with default, timeouts,
+// join_for, running()), the set of outcomes the reduced DFS observes equals the full DFS's,
+// and a failure found by one is found by the other.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <ceramic/ceramic.hpp>
+#include <ceramic/sim/sim.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "sim_test_support.hpp"
+
+namespace {
+
+using ceramic::Chan;
+using ceramic::ChanOptions;
+using ceramic::Proc;
+using ceramic::Status;
+namespace sim = ceramic::sim;
+using ceramic::simtest::quick;
+using namespace std::chrono_literals;
+
+// What each process of a schedule saw (slots written by the processes, in MAP_SHARED memory),
+// and the outcomes of every schedule, each the concatenation of the slots, logged by main
+// after it has joined everyone.
+struct Observed {
+  char slot[8][24];
+  std::atomic<int> count{0};
+  char outcomes[8192][64];
+
+  void see(int who, const std::string& what) {
+    std::snprintf(slot[who], sizeof slot[who], "%s", what.c_str());
+  }
+  void end_schedule() {
+    std::string all;
+    for (auto& s : slot) {
+      all += s;
+      all += '|';
+      s[0] = '\0';
+    }
+    int i = count.fetch_add(1);
+    if (i < 8192) std::snprintf(outcomes[i], sizeof outcomes[i], "%s", all.c_str());
+  }
+  std::set<std::string> set() const {
+    std::set<std::string> out;
+    for (int i = 0; i < std::min(count.load(), 8192); ++i) out.insert(outcomes[i]);
+    return out;
+  }
+};
+
+Observed* fresh() {
+  void* m = mmap(nullptr, sizeof(Observed), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                 -1, 0);
+  return m == MAP_FAILED ? nullptr : new (m) Observed();
+}
+
+const char* name(Status s) {
+  switch (s) {
+    case Status::ok: return "ok";
+    case Status::closed: return "closed";
+    case Status::timeout: return "timeout";
+    case Status::peer_died: return "died";
+  }
+  return "?";
+}
+
+// Close racing a send and a receive, with a closed() query and an unrelated pair.
+void close_race(Observed* o) {
+  Chan<int> c, noise;
+  Proc s("S", [&] { o->see(1, name(c.send_for(1, 1s))); });
+  Proc r("R", [&] {
+    int v = 0;
+    o->see(2, name(c.recv_for(v, 1s)));
+  });
+  Proc n1("N1", [&] { noise.send(5); });
+  Proc n2("N2", [&] { o->see(3, std::to_string(*noise.recv())); });
+  Proc q("Q", [&] { o->see(4, c.closed() ? "saw-closed" : "saw-open"); });
+  c.close();
+  for (Proc* p : {&s, &r, &n1, &n2, &q}) p->join();
+  o->end_schedule();
+}
+
+// A buffered channel of capacity 1 with two producers, one consumer, and a select with a
+// default polling a second channel.
+void buffered_and_default(Observed* o) {
+  Chan<int> b(ChanOptions{.capacity = 1}), side;
+  Proc p1("P1", [&] { b.send(1); });
+  Proc p2("P2", [&] { b.send(2); });
+  Proc poll("Poll", [&] {
+    std::string seen;
+    ceramic::select(ceramic::on_recv(side, [&](std::optional<int> v) { seen = std::to_string(*v); }),
+                    ceramic::on_default([&] { seen = "default"; }));
+    o->see(1, seen);
+  });
+  Proc feeder("F", [&] {
+    int v = 0;
+    o->see(2, name(side.send_for(9, 1ms)));
+    (void)v;
+  });
+  std::string order = std::to_string(*b.recv());
+  order += std::to_string(*b.recv());
+  o->see(3, order);
+  for (Proc* p : {&p1, &p2, &poll, &feeder}) p->join();
+  o->end_schedule();
+}
+
+// running() racing a child's exit (the child exits once X has met it), then join_for, with a
+// timed receive and an unrelated pair.
+void joins_and_timeouts(Observed* o) {
+  Chan<int> a, noise;
+  Proc child("C", [&] { a.recv(); });
+  Proc x("X", [&] { a.send(1); });
+  Proc n1("N1", [&] { noise.send(1); });
+  Proc n2("N2", [&] {
+    int v = 0;
+    o->see(1, name(noise.recv_for(v, 5ms)));
+  });
+  o->see(2, child.running() ? "running" : "exited");
+  std::optional<int> code = child.join_for(1ms);
+  o->see(3, code ? "joined" : "join-timeout");
+  for (Proc* p : {&child, &x, &n1, &n2}) p->join();
+  o->end_schedule();
+}
+
+void differential(void (*program)(Observed*)) {
+  Observed* full = fresh();
+  Observed* reduced = fresh();
+  ASSERT_NE(full, nullptr);
+  ASSERT_NE(reduced, nullptr);
+  sim::Options f = quick(sim::Strategy::dfs, 20000);
+  f.partial_order_reduction = false;
+  sim::Options r = f;
+  r.partial_order_reduction = true;
+  sim::Result rf = sim::explore([full, program] { program(full); }, f);
+  sim::Result rr = sim::explore([reduced, program] { program(reduced); }, r);
+  EXPECT_EQ(rf.failed, rr.failed) << rf.report << "\n---\n" << rr.report;
+  EXPECT_EQ(rf.failure, rr.failure);
+  EXPECT_TRUE(rf.complete) << rf.schedules << " schedules";
+  EXPECT_TRUE(rr.complete) << rr.schedules << " schedules";
+  EXPECT_LE(rr.schedules, rf.schedules);
+  EXPECT_GT(full->set().size(), 1u) << "the program should have several outcomes";
+  EXPECT_EQ(reduced->set(), full->set());
+  ::testing::Test::RecordProperty("full_schedules", static_cast<int>(rf.schedules));
+  ::testing::Test::RecordProperty("reduced_schedules", static_cast<int>(rr.schedules));
+  munmap(full, sizeof(Observed));
+  munmap(reduced, sizeof(Observed));
+}
+
+TEST(ReductionDifferential, CloseRacingSendReceiveAndAQuery) { differential(close_race); }
+TEST(ReductionDifferential, BufferedStepsAndASelectDefault) { differential(buffered_and_default); }
+TEST(ReductionDifferential, JoinForRunningAndTimeouts) { differential(joins_and_timeouts); }
+
+}  // namespace
