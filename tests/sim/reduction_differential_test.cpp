@@ -129,6 +129,40 @@ void joins_and_timeouts(Observed* o) {
   o->end_schedule();
 }
 
+// A select offering a send on one channel and a receive on another; the partners give up
+// (timeouts) when the select chose the other case. A third channel carries unrelated traffic.
+void select_send_or_receive(Observed* o) {
+  Chan<int> out, in, noise;
+  Proc b("B", [&] {
+    int v = 0;
+    o->see(1, std::string("B:") + name(out.recv_for(v, 1ms)));
+  });
+  Proc c("C", [&] { o->see(2, std::string("C:") + name(in.send_for(7, 1ms))); });
+  Proc n1("N1", [&] { noise.send(1); });
+  Proc n2("N2", [&] { noise.recv(); });
+  std::size_t fired = ceramic::select(ceramic::on_send(out, 3, [] {}),
+                                      ceramic::on_recv(in, [](std::optional<int>) {}));
+  o->see(3, fired == 0 ? "sent" : "received");
+  for (Proc* p : {&b, &c, &n1, &n2}) p->join();
+  o->end_schedule();
+}
+
+// A forwarder between two senders and one receiver: which value arrives first depends on
+// whether the forwarder met its sender before D met the receiver.
+void forwarding_chain(Observed* o) {
+  Chan<int> c1, c2;
+  Proc a("A", [&] { c1.send(1); });
+  Proc fwd("F", [&] { c2.send(*c1.recv() * 10); });
+  Proc d("D", [&] { c2.send(2); });
+  Proc r("R", [&] {
+    int first = *c2.recv();
+    int second = *c2.recv();
+    o->see(1, std::to_string(first) + "," + std::to_string(second));
+  });
+  for (Proc* p : {&a, &fwd, &d, &r}) p->join();
+  o->end_schedule();
+}
+
 void differential(void (*program)(Observed*)) {
   Observed* full = fresh();
   Observed* reduced = fresh();
@@ -156,5 +190,8 @@ void differential(void (*program)(Observed*)) {
 TEST(ReductionDifferential, CloseRacingSendReceiveAndAQuery) { differential(close_race); }
 TEST(ReductionDifferential, BufferedStepsAndASelectDefault) { differential(buffered_and_default); }
 TEST(ReductionDifferential, JoinForRunningAndTimeouts) { differential(joins_and_timeouts); }
+
+TEST(ReductionDifferential, SelectBetweenASendAndAReceive) { differential(select_send_or_receive); }
+TEST(ReductionDifferential, AForwardingChain) { differential(forwarding_chain); }
 
 }  // namespace
