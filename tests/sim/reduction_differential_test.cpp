@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "outcome_log.hpp"
 #include "sim_test_support.hpp"
 
 namespace {
@@ -27,39 +28,8 @@ namespace sim = ceramic::sim;
 using ceramic::simtest::quick;
 using namespace std::chrono_literals;
 
-// What each process of a schedule saw (slots written by the processes, in MAP_SHARED memory),
-// and the outcomes of every schedule, each the concatenation of the slots, logged by main
-// after it has joined everyone.
-struct Observed {
-  char slot[8][24];
-  std::atomic<int> count{0};
-  char outcomes[8192][64];
-
-  void see(int who, const std::string& what) {
-    std::snprintf(slot[who], sizeof slot[who], "%s", what.c_str());
-  }
-  void end_schedule() {
-    std::string all;
-    for (auto& s : slot) {
-      all += s;
-      all += '|';
-      s[0] = '\0';
-    }
-    int i = count.fetch_add(1);
-    if (i < 8192) std::snprintf(outcomes[i], sizeof outcomes[i], "%s", all.c_str());
-  }
-  std::set<std::string> set() const {
-    std::set<std::string> out;
-    for (int i = 0; i < std::min(count.load(), 8192); ++i) out.insert(outcomes[i]);
-    return out;
-  }
-};
-
-Observed* fresh() {
-  void* m = mmap(nullptr, sizeof(Observed), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                 -1, 0);
-  return m == MAP_FAILED ? nullptr : new (m) Observed();
-}
+// What each process of a schedule saw, and every schedule's outcome (outcome_log.hpp).
+using Observed = ceramic::simtest::OutcomeLog<8, 24, 8192>;
 
 const char* name(Status s) {
   switch (s) {
@@ -164,8 +134,8 @@ void forwarding_chain(Observed* o) {
 }
 
 void differential(void (*program)(Observed*)) {
-  Observed* full = fresh();
-  Observed* reduced = fresh();
+  Observed* full = Observed::map();
+  Observed* reduced = Observed::map();
   ASSERT_NE(full, nullptr);
   ASSERT_NE(reduced, nullptr);
   sim::Options f = quick(sim::Strategy::dfs, 20000);
@@ -183,8 +153,8 @@ void differential(void (*program)(Observed*)) {
   EXPECT_EQ(reduced->set(), full->set());
   ::testing::Test::RecordProperty("full_schedules", static_cast<int>(rf.schedules));
   ::testing::Test::RecordProperty("reduced_schedules", static_cast<int>(rr.schedules));
-  munmap(full, sizeof(Observed));
-  munmap(reduced, sizeof(Observed));
+  Observed::unmap(full);
+  Observed::unmap(reduced);
 }
 
 TEST(ReductionDifferential, CloseRacingSendReceiveAndAQuery) { differential(close_race); }

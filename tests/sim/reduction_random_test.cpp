@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "outcome_log.hpp"
 #include "sim_test_support.hpp"
 
 namespace {
@@ -254,42 +255,7 @@ std::string describe(const Program& p) {
 constexpr int kSlotBytes = 64;
 constexpr int kOutcomes = 8192;
 
-// Slots written by the processes of one schedule (MAP_SHARED), and every schedule's outcome,
-// logged by main once it has joined everyone.
-struct Observed {
-  char slot[kMaxProcs][kSlotBytes];
-  std::atomic<int> count{0};
-  char outcomes[kOutcomes][kMaxProcs * kSlotBytes + kMaxProcs];
-
-  void see(int who, const std::string& what) {
-    std::snprintf(slot[who], sizeof slot[who], "%s", what.c_str());
-  }
-  void end_schedule() {
-    std::string all;
-    for (auto& s : slot) {
-      all += s;
-      all += '|';
-      s[0] = '\0';
-    }
-    int i = count.fetch_add(1);
-    if (i < kOutcomes) std::snprintf(outcomes[i], sizeof outcomes[i], "%s", all.c_str());
-  }
-  void reset() {
-    for (auto& s : slot) s[0] = '\0';
-    count.store(0);
-  }
-  std::set<std::string> set() const {
-    std::set<std::string> out;
-    for (int i = 0; i < std::min(count.load(), kOutcomes); ++i) out.insert(outcomes[i]);
-    return out;
-  }
-};
-
-Observed* map_observed() {
-  void* m = mmap(nullptr, sizeof(Observed), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                 -1, 0);
-  return m == MAP_FAILED ? nullptr : new (m) Observed();
-}
+using Observed = ceramic::simtest::OutcomeLog<kMaxProcs, kSlotBytes, kOutcomes>;
 
 const char* letter(Status s) {
   switch (s) {
@@ -491,8 +457,8 @@ TEST(ReductionRandom, ReducedDfsAgreesWithFullDfsOnRandomPrograms) {
   const std::uint64_t count = env_or("CERAMIC_TEST_SEEDS", kDefaultSeeds);
   const std::size_t max_schedules = env_or("CERAMIC_TEST_MAX_SCHEDULES", 400);
   const int max_ops = static_cast<int>(env_or("CERAMIC_TEST_MAX_OPS", 8));
-  Observed* full = map_observed();
-  Observed* reduced = map_observed();
+  Observed* full = Observed::map();
+  Observed* reduced = Observed::map();
   ASSERT_NE(full, nullptr);
   ASSERT_NE(reduced, nullptr);
   Tally tally;
@@ -512,8 +478,8 @@ TEST(ReductionRandom, ReducedDfsAgreesWithFullDfsOnRandomPrograms) {
   ::testing::Test::RecordProperty("compared", tally.compared);
   ::testing::Test::RecordProperty("both_failed", tally.both_failed);
   ::testing::Test::RecordProperty("skipped", tally.skipped);
-  munmap(full, sizeof(Observed));
-  munmap(reduced, sizeof(Observed));
+  Observed::unmap(full);
+  Observed::unmap(reduced);
 }
 
 }  // namespace

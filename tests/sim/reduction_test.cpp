@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "outcome_log.hpp"
 #include "sim_test_support.hpp"
 
 namespace {
@@ -74,26 +75,8 @@ TEST(Reduction, TransitionsOnOneChannelAreNeverReduced) {
   EXPECT_EQ(r.schedules, 6u);
 }
 
-// Outcomes written by the processes of every schedule into memory the test maps before
-// exploring (MAP_SHARED: children's writes are seen here).
-struct Log {
-  std::atomic<int> count{0};
-  char entries[4096][8];
-  void add(const std::string& s) {
-    int i = count.fetch_add(1);
-    if (i < 4096) std::snprintf(entries[i], sizeof entries[i], "%s", s.c_str());
-  }
-  std::set<std::string> outcomes() const {
-    std::set<std::string> out;
-    for (int i = 0; i < std::min(count.load(), 4096); ++i) out.insert(entries[i]);
-    return out;
-  }
-};
-
-Log* new_log() {
-  void* m = mmap(nullptr, sizeof(Log), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  return m == MAP_FAILED ? nullptr : new (m) Log();
-}
+// The orders C saw, one per schedule (outcome_log.hpp).
+using Log = ceramic::simtest::OutcomeLog<1, 8, 4096>;
 
 // C selects twice over c1 (fed by A) and c2 (fed by B) and logs the order it saw; D and E talk
 // on c3 meanwhile, independently of everything else: noise the reduction removes without
@@ -119,8 +102,8 @@ void select_with_noise(Log* log) {
 }
 
 TEST(Reduction, EveryOutcomeOfTheFullSearchIsReachedByTheReducedOne) {
-  Log* full_log = new_log();
-  Log* reduced_log = new_log();
+  Log* full_log = Log::map();
+  Log* reduced_log = Log::map();
   ASSERT_NE(full_log, nullptr);
   ASSERT_NE(reduced_log, nullptr);
   sim::Result full = sim::explore([full_log] { select_with_noise(full_log); }, dfs(false));
@@ -129,11 +112,11 @@ TEST(Reduction, EveryOutcomeOfTheFullSearchIsReachedByTheReducedOne) {
   ASSERT_FALSE(reduced.failed) << reduced.report;
   EXPECT_TRUE(full.complete);
   EXPECT_TRUE(reduced.complete);
-  EXPECT_EQ(full_log->outcomes(), (std::set<std::string>{"12", "21"}));
-  EXPECT_EQ(reduced_log->outcomes(), full_log->outcomes());
+  EXPECT_EQ(full_log->set(), (std::set<std::string>{"12", "21"}));
+  EXPECT_EQ(reduced_log->set(), full_log->set());
   EXPECT_LT(reduced.schedules, full.schedules);
-  munmap(full_log, sizeof(Log));
-  munmap(reduced_log, sizeof(Log));
+  Log::unmap(full_log);
+  Log::unmap(reduced_log);
 }
 
 // The seed race with independent pairs around it: the deadlock is still found, sooner.
