@@ -95,13 +95,25 @@ class SizedChanLink {
 
 // Byte streams with their default kernel buffer sizes: two pipes, or one socketpair for both
 // directions. A message larger than the buffer streams through it while the other side reads.
+
+// Writes msg, stamped with v, whole.
+bool put_stream(const Fd& fd, std::string& msg, std::uint64_t v) {
+  stamp(msg.data(), msg.size(), v);
+  return write_all(fd.get(), msg.data(), msg.size());
+}
+
+// Reads exactly one message of into.size() bytes; v is its round-trip number.
+bool take_stream(const Fd& fd, std::string& into, std::uint64_t& v) {
+  return read_exact(fd.get(), into.data(), into.size()) && read_stamp(into, into.size(), v);
+}
+
 class SizedPipeLink {
  public:
   explicit SizedPipeLink(std::size_t size) : b_(size) {}
-  bool send(std::uint64_t v) { return put(down_.b, b_.mine(), v); }
-  bool recv(std::uint64_t& v) { return take(up_.a, b_.mine(), v); }
-  bool peer_recv(std::uint64_t& v) { return take(down_.a, b_.peer(), v); }
-  bool peer_send(std::uint64_t v) { return put(up_.b, b_.peer(), v); }
+  bool send(std::uint64_t v) { return put_stream(down_.b, b_.mine(), v); }
+  bool recv(std::uint64_t& v) { return take_stream(up_.a, b_.mine(), v); }
+  bool peer_recv(std::uint64_t& v) { return take_stream(down_.a, b_.peer(), v); }
+  bool peer_send(std::uint64_t v) { return put_stream(up_.b, b_.peer(), v); }
   void in_peer() {
     down_.b.reset();
     up_.a.reset();
@@ -115,14 +127,6 @@ class SizedPipeLink {
   void unblock() {}  // the watchdog kills the peer: reads see EOF, writes EPIPE
 
  private:
-  static bool put(const Fd& fd, std::string& msg, std::uint64_t v) {
-    stamp(msg.data(), msg.size(), v);
-    return write_all(fd.get(), msg.data(), msg.size());
-  }
-  bool take(const Fd& fd, std::string& into, std::uint64_t& v) {
-    return read_exact(fd.get(), into.data(), into.size()) && read_stamp(into, b_.size(), v);
-  }
-
   FdPair down_ = make_pipe();  // parent -> peer (a: read end, b: write end)
   FdPair up_ = make_pipe();    // peer -> parent
   Buffers b_;
@@ -131,10 +135,10 @@ class SizedPipeLink {
 class SizedSocketLink {
  public:
   explicit SizedSocketLink(std::size_t size) : b_(size) {}
-  bool send(std::uint64_t v) { return put(s_.a, b_.mine(), v); }
-  bool recv(std::uint64_t& v) { return take(s_.a, b_.mine(), v); }
-  bool peer_recv(std::uint64_t& v) { return take(s_.b, b_.peer(), v); }
-  bool peer_send(std::uint64_t v) { return put(s_.b, b_.peer(), v); }
+  bool send(std::uint64_t v) { return put_stream(s_.a, b_.mine(), v); }
+  bool recv(std::uint64_t& v) { return take_stream(s_.a, b_.mine(), v); }
+  bool peer_recv(std::uint64_t& v) { return take_stream(s_.b, b_.peer(), v); }
+  bool peer_send(std::uint64_t v) { return put_stream(s_.b, b_.peer(), v); }
   void in_peer() {
     s_.a.reset();
     b_.in_peer();
@@ -146,14 +150,6 @@ class SizedSocketLink {
   void unblock() { ::shutdown(s_.a.get(), SHUT_RDWR); }
 
  private:
-  static bool put(const Fd& fd, std::string& msg, std::uint64_t v) {
-    stamp(msg.data(), msg.size(), v);
-    return write_all(fd.get(), msg.data(), msg.size());
-  }
-  bool take(const Fd& fd, std::string& into, std::uint64_t& v) {
-    return read_exact(fd.get(), into.data(), into.size()) && read_stamp(into, b_.size(), v);
-  }
-
   FdPair s_ = make_socketpair(SOCK_STREAM);  // a: parent, b: peer
   Buffers b_;
 };

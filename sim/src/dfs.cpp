@@ -58,7 +58,7 @@ class Dfs final : public Scheduler {
                      std::size_t choice) override {
     if (choice < path_.size()) {
       Node& n = path_[choice];
-      if (n.enabled.size() != enabled.size() || n.enabled != enabled) {
+      if (n.enabled != enabled) {
         error_ = "the program is not deterministic under the simulator: choice " +
                  std::to_string(choice + 1) + " offered " + std::to_string(n.enabled.size()) +
                  " transitions before and " + std::to_string(enabled.size()) +
