@@ -93,14 +93,14 @@ Channel::Channel(std::unique_ptr<Region> region, std::string name, pid_t unlink_
     : region_(std::move(region)), name_(std::move(name)), unlink_in_(unlink_in) {}
 
 Channel::~Channel() {
-  if (auto* c = controller()) c->handle(control::Handle::released, *this, Site{});
+  if (auto* c = controller()) c->handle(control::Handle::released, ref(), Site{});
   if (observed()) emit(record(hooks::Event::channel_released, hooks::Op::none, id(), Site{}));
   if (!name_.empty() && unlink_in_ == getpid()) shm_unlink(shm_name_for(name_).c_str());
 }
 
 std::shared_ptr<Channel> Channel::create_anonymous(Shape shape, const ChanOptions& o, Site site) {
   auto ch = std::shared_ptr<Channel>(new Channel(Region::create_anonymous(shape, o, site), "", 0));
-  if (auto* c = controller()) c->handle(control::Handle::created, *ch, site);
+  if (auto* c = controller()) c->handle(control::Handle::created, ch->ref(), site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_created, hooks::Op::none, ch->id(), site);
     rec.value = static_cast<std::int64_t>(o.capacity);
@@ -115,7 +115,7 @@ std::shared_ptr<Channel> Channel::create_named(std::string_view name, Shape shap
   if (auto* c = controller()) c->named(site);
   auto ch = std::shared_ptr<Channel>(
       new Channel(Region::create_named(shm, shape, o, site), std::string(name), getpid()));
-  if (auto* c = controller()) c->handle(control::Handle::created, *ch, site);
+  if (auto* c = controller()) c->handle(control::Handle::created, ch->ref(), site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_created, hooks::Op::none, ch->id(), site);
     rec.value = static_cast<std::int64_t>(o.capacity);
@@ -130,7 +130,7 @@ std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape,
   if (auto* c = controller()) c->named(site);
   auto ch = std::shared_ptr<Channel>(
       new Channel(Region::open_named(shm, shape), std::string(name), 0));
-  if (auto* c = controller()) c->handle(control::Handle::opened, *ch, site);
+  if (auto* c = controller()) c->handle(control::Handle::opened, ch->ref(), site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_opened, hooks::Op::none, ch->id(), site);
     rec.value = static_cast<std::int64_t>(ch->capacity());
@@ -141,14 +141,14 @@ std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape,
 }
 
 bool Channel::closed() const noexcept {
-  if (auto* c = controller()) return c->closed(*this);
+  if (auto* c = controller()) return c->closed(ref());
   return (__atomic_load_n(&region_->hdr().l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0;
 }
 std::uint64_t Channel::id() const noexcept { return region_->id(); }
 std::size_t Channel::capacity() const noexcept { return region_->geo().capacity; }
 
 void Channel::close(Site site) {
-  if (auto* c = controller()) return c->close(*this, site);
+  if (auto* c = controller()) return c->close(ref(), site);
   Region& r = *region_;
   {
     Guard g(r);
@@ -164,13 +164,21 @@ void Channel::close(Site site) {
   if (observed()) emit(record(hooks::Event::close, hooks::Op::close, id(), site));
 }
 
+void Channel::check_value(std::size_t len, const char* who) const {
+  const std::uint32_t elem = region_->geo().elem_size;
+  if (elem != 0 && len != elem) {
+    throw std::invalid_argument(std::string(who) + ": value size does not match the channel's type");
+  }
+}
+
 Status Channel::send_for(const void* data, std::size_t len, std::int64_t timeout_ns, Site site) {
-  if (auto* c = controller()) return c->send(*this, data, len, timeout_ns, site);
+  check_value(len, "ceramic");
+  if (auto* c = controller()) return c->send(ref(), data, len, timeout_ns, site);
   return send(data, len, timeout_ns < 0 ? kNoDeadline : deadline_after(timeout_ns), site);
 }
 
 Status Channel::recv_for(Sink sink, std::int64_t timeout_ns, Site site) {
-  if (auto* c = controller()) return c->recv(*this, sink, timeout_ns, site);
+  if (auto* c = controller()) return c->recv(ref(), sink, timeout_ns, site);
   return recv(sink, timeout_ns < 0 ? kNoDeadline : deadline_after(timeout_ns), site);
 }
 

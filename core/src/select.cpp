@@ -19,7 +19,9 @@
 #include <climits>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
+#include "ceramic/control.hpp"
 #include "ceramic/detail/futex.hpp"
 #include "hooks_internal.hpp"
 #include "layout.hpp"
@@ -239,10 +241,30 @@ void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t va
   for (;;) futex_wait(never, 0, kNoDeadline);
 }
 
+// Hands a checked select to the installed controller, in the seam's own types; the indices
+// stay the caller's.
+std::size_t delegate(control::Controller& c, const SelectCase* cs, std::size_t n,
+                     std::size_t fallback, std::size_t timeout, bool* closed, Site site) {
+  std::vector<control::Case> cases(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    control::Case& k = cases[i];
+    k.kind = cs[i].kind;
+    if (cs[i].ch) k.channel = cs[i].ch->ref();
+    k.data = cs[i].data;
+    k.len = cs[i].len;
+    k.into = cs[i].sink;
+    k.timeout_ns = cs[i].timeout_ns;
+  }
+  control::Select sel{cases.data(), n, fallback == kNoCase ? -1 : static_cast<int>(fallback),
+                      timeout == kNoCase ? -1 : static_cast<int>(timeout)};
+  *closed = false;
+  return c.select(sel, closed, site);
+}
+
 }  // namespace
 
 std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
-  if (auto* c = controller()) return c->select(cs, n, closed, site);
+  // Checked once, before either the protocol or a controller sees the cases.
   std::size_t chans[kMaxCases];
   std::size_t m = 0;
   std::size_t fallback = kNoCase;
@@ -253,6 +275,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       case SelectCase::Kind::recv:
       case SelectCase::Kind::send:
         if (m == kMaxCases) throw std::invalid_argument("ceramic::select: more than 64 channel cases");
+        if (cs[i].kind == SelectCase::Kind::send) cs[i].ch->check_value(cs[i].len, "ceramic::select");
         chans[m++] = i;
         break;
       case SelectCase::Kind::fallback:
@@ -260,6 +283,9 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
         fallback = i;
         break;
       case SelectCase::Kind::timeout:
+        // A negative duration is a zero one; of several timeouts the shortest fires (the
+        // first of equals), the others never can.
+        cs[i].timeout_ns = std::max<std::int64_t>(cs[i].timeout_ns, 0);
         if (cs[i].timeout_ns < timeout_ns) {
           timeout_ns = cs[i].timeout_ns;
           timeout = i;
@@ -267,6 +293,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
         break;
     }
   }
+  if (auto* c = controller()) return delegate(*c, cs, n, fallback, timeout, closed, site);
   const Deadline deadline = timeout != kNoCase ? deadline_after(timeout_ns) : kNoDeadline;
   *closed = false;
   if (m == 0) {
@@ -307,9 +334,6 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       Region& r = c.ch->region();
       const bool send = c.kind == SelectCase::Kind::send;
       const bool large = send && c.len > r.geo().inline_bytes;
-      if (send && r.geo().elem_size != 0 && c.len != r.geo().elem_size) {
-        throw std::invalid_argument("ceramic::select: value size does not match the channel");
-      }
       std::uint64_t parked = large && r.geo().capacity > 0 ? park(r, c.data, c.len) : 0;
       Guard g(r);
       std::uint32_t slot = kNone;

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -12,9 +13,8 @@
 #include <string>
 
 #include "ceramic/control.hpp"
-#include "ceramic/detail/channel.hpp"
 #include "ceramic/detail/futex.hpp"
-#include "ceramic/select.hpp"
+#include "ceramic/chan.hpp"
 #include "ceramic/status.hpp"
 
 namespace ceramic::sim::detail {
@@ -98,7 +98,7 @@ class Client final : public control::Controller {
     b.state.store(kRunning, std::memory_order_relaxed);
   }
 
-  void put_case(Box& b, CaseKind kind, const ceramic::detail::Channel* ch, std::int64_t timeout,
+  void put_case(Box& b, CaseKind kind, const control::ChannelRef* ch, std::int64_t timeout,
                 std::uint32_t off, std::uint32_t len) {
     CaseRec& c = b.cases[b.ncases++];
     c = CaseRec{};
@@ -107,8 +107,8 @@ class Client final : public control::Controller {
     c.value_off = off;
     c.value_len = len;
     if (ch) {
-      c.channel = ch->id();
-      c.capacity = ch->capacity();
+      c.channel = ch->id;
+      c.capacity = ch->capacity;
     }
   }
 
@@ -127,7 +127,7 @@ class Client final : public control::Controller {
   }
 
   // The received value, from the value area into the caller's sink.
-  void take_value(Box& b, ceramic::detail::Sink sink, Site site) {
+  void take_value(Box& b, control::Receiver sink, Site site) {
     std::size_t len = b.value_len;
     if (len > layout.value_bytes) fail_now(Failure::misuse, "corrupt reply from the explorer", site);
     void* dst = sink.prepare(sink.ctx, len);
@@ -140,7 +140,7 @@ class Client final : public control::Controller {
     if (len) std::memcpy(dst, values(), len);
   }
 
-  void log(control::Handle h, const ceramic::detail::Channel& ch, Site site) noexcept {
+  void log(control::Handle h, const control::ChannelRef& ch, Site site) noexcept {
     if (current_tid() != tid) return;  // a second thread: reported at its first operation
     Box& b = mine();
     if (b.nlog == kLogEntries) {
@@ -148,26 +148,28 @@ class Client final : public control::Controller {
       park(b);  // the explorer empties the log
     }
     LogRec& r = b.log[b.nlog];
-    r.channel = ch.id();
-    r.capacity = ch.capacity();
+    r.channel = ch.id;
+    r.capacity = ch.capacity;
     r.line = site.line;
     r.kind = h == control::Handle::created  ? LogKind::created
              : h == control::Handle::opened ? LogKind::opened
                                             : LogKind::released;
     copy_text(r.file, sizeof r.file, site.file);
-    copy_text(r.name, sizeof r.name, ch.name().c_str());
+    std::size_t n = std::min(ch.name.size(), sizeof r.name - 1);
+    std::memcpy(r.name, ch.name.data(), n);
+    r.name[n] = '\0';
     ++b.nlog;
   }
 
   // ---- control::Controller ----
 
-  void handle(control::Handle h, const ceramic::detail::Channel& ch, Site site) noexcept override {
+  void handle(control::Handle h, const control::ChannelRef& ch, Site site) noexcept override {
     log(h, ch, site);
   }
 
   void named(Site site) override { park(begin(OpKind::named, site)); }
 
-  Status send(ceramic::detail::Channel& ch, const void* data, std::size_t len,
+  Status send(const control::ChannelRef& ch, const void* data, std::size_t len,
               std::int64_t timeout_ns, Site site) override {
     Box& b = begin(OpKind::send, site);
     b.timeout_ns = timeout_ns;
@@ -178,7 +180,7 @@ class Client final : public control::Controller {
     return static_cast<Status>(b.status);
   }
 
-  Status recv(ceramic::detail::Channel& ch, ceramic::detail::Sink sink, std::int64_t timeout_ns,
+  Status recv(const control::ChannelRef& ch, control::Receiver sink, std::int64_t timeout_ns,
               Site site) override {
     Box& b = begin(OpKind::recv, site);
     b.timeout_ns = timeout_ns;
@@ -189,49 +191,45 @@ class Client final : public control::Controller {
     return st;
   }
 
-  void close(ceramic::detail::Channel& ch, Site site) override {
+  void close(const control::ChannelRef& ch, Site site) override {
     Box& b = begin(OpKind::close, site);
-    b.channel = ch.id();
+    b.channel = ch.id;
     put_case(b, CaseKind::recv, &ch, 0, 0, 0);  // carries the capacity for unseen channels
     park(b);
   }
 
-  bool closed(const ceramic::detail::Channel& ch) override {
+  bool closed(const control::ChannelRef& ch) override {
     Box& b = begin(OpKind::closed, Site{});
-    b.channel = ch.id();
+    b.channel = ch.id;
     put_case(b, CaseKind::recv, &ch, 0, 0, 0);
     park(b);
     return b.answer != 0;
   }
 
-  std::size_t select(ceramic::detail::SelectCase* cs, std::size_t n, bool* closed,
-                     Site site) override {
-    using K = ceramic::detail::SelectCase::Kind;
-    std::size_t channels = 0, fallbacks = 0, timeouts = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (cs[i].kind == K::recv || cs[i].kind == K::send) ++channels;
-      if (cs[i].kind == K::fallback) ++fallbacks;
-      if (cs[i].kind == K::timeout) ++timeouts;
+  std::size_t select(const control::Select& sel, bool* closed, Site site) override {
+    using K = control::Case::Kind;
+    const control::Case* cs = sel.cases;
+    const std::size_t n = sel.n;
+    if (n > kMaxCases) {
+      fail_now(Failure::misuse, "a select of more than " + std::to_string(kMaxCases) +
+                                    " cases (the simulator's limit)", site);
     }
-    // The same checks, with the same messages, as the core's select.
-    if (channels > kMaxCases) throw std::invalid_argument("ceramic::select: more than 64 channel cases");
-    if (fallbacks > 1) throw std::invalid_argument("ceramic::select: two default cases");
-    if (timeouts > 1) throw std::invalid_argument("ceramic::select: two timeout cases");
-    if (n > kMaxCases) throw std::invalid_argument("ceramic::select: more than 64 cases");
     Box& b = begin(OpKind::select, site);
     std::uint32_t used = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& c = cs[i];
       switch (c.kind) {
-        case K::recv: put_case(b, CaseKind::recv, c.ch, 0, 0, 0); break;
+        case K::recv: put_case(b, CaseKind::recv, &c.channel, 0, 0, 0); break;
         case K::send: {
           std::uint32_t off = put_value(used, c.data, c.len, site);
-          put_case(b, CaseKind::send, c.ch, 0, off, static_cast<std::uint32_t>(c.len));
+          put_case(b, CaseKind::send, &c.channel, 0, off, static_cast<std::uint32_t>(c.len));
           break;
         }
         case K::fallback: put_case(b, CaseKind::fallback, nullptr, 0, 0, 0); break;
         case K::timeout:
-          put_case(b, CaseKind::timeout, nullptr, c.timeout_ns < 0 ? 0 : c.timeout_ns, 0, 0);
+          // Only the timeout the core chose can fire; the others are inert cases.
+          put_case(b, static_cast<int>(i) == sel.timeout ? CaseKind::timeout : CaseKind::inert,
+                   nullptr, c.timeout_ns, 0, 0);
           break;
       }
     }
@@ -243,7 +241,7 @@ class Client final : public control::Controller {
     if (cs[fired].kind == K::send && st == Status::closed) throw ChannelClosed();
     if (cs[fired].kind == K::recv) {
       if (st == Status::ok) {
-        take_value(b, cs[fired].sink, site);
+        take_value(b, cs[fired].into, site);
       } else {
         *closed = true;
       }

@@ -55,7 +55,8 @@ enum class OpKind : std::uint8_t {
   thread,    // a second thread tried an operation (misuse; never released)
 };
 
-enum class CaseKind : std::uint8_t { recv, send, fallback, timeout };
+// inert: a select's timeout case that cannot fire (a shorter one exists); never chosen.
+enum class CaseKind : std::uint8_t { recv, send, fallback, timeout, inert };
 
 struct CaseRec {
   std::uint64_t channel;

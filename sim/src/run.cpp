@@ -300,7 +300,7 @@ bool Runner::Execution::ingest(Task& t) {
         c.value_off = cr.value_off;
         c.value_len = cr.value_len;
         c.timeout_ns = cr.timeout_ns;
-        if (c.kind > CaseKind::timeout) return bad("case kind");
+        if (c.kind > CaseKind::inert) return bad("case kind");
         if (c.value_off > vbytes || c.value_len > vbytes - c.value_off) return bad("value");
         if (c.kind == CaseKind::send || c.kind == CaseKind::recv) {
           model_.chan(c.channel, cr.capacity);

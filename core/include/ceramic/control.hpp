@@ -7,16 +7,23 @@
 // one in each process of the tree it runs, parks each operation at a scheduling point and lets
 // its own model of the channels decide what completes when; the core knows nothing about it.
 //
+// The seam has its own small types (below): a controller never sees the core's channel
+// objects, only what identifies a channel and what an operation carries.
+//
 // Contract:
 //   - install() is process-wide and inherited by fork(), like all memory. A controller installed
 //     in a process governs every operation of every thread of that process; it may refuse
 //     threads it cannot schedule (by throwing from the operation).
+//   - Arguments are checked by the core before a controller sees them, with the same errors
+//     either way: a controller is never handed a value of the wrong size, a select with more
+//     than kMaxChannelCases channel cases or two defaults. A select's timeout cases are reduced
+//     to the one that can fire (the shortest; Select::timeout).
 //   - Durations are passed as given by the caller (timeout_ns < 0: no timeout; 0: try once
 //     without blocking), never as wall-clock deadlines, so that a controller can run them on a
 //     clock of its own.
 //   - A controller's operation has exactly the semantics of the core's (chan.hpp, select.hpp,
 //     proc.hpp): Status values, ChannelClosed from sends, std::nullopt-on-closed receives. A
-//     controller may throw ControlError (status.hpp's ChannelError family) when it cannot
+//     controller may throw an exception of status.hpp's ChannelError family when it cannot
 //     continue; the core propagates it.
 //   - Channels are still created for real (their shared memory exists); the controller is told
 //     about each handle a process makes, opens or lets go of, so that it can name channels
@@ -31,17 +38,49 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "ceramic/site.hpp"
 #include "ceramic/status.hpp"
 
-namespace ceramic::detail {
-class Channel;
-struct Sink;
-struct SelectCase;
-}  // namespace ceramic::detail
-
 namespace ceramic::control {
+
+// The most channel cases one select may have (the core's limit; checked before a controller).
+inline constexpr std::size_t kMaxChannelCases = 64;
+
+// A channel as a controller sees it. Valid for the duration of the call.
+struct ChannelRef {
+  std::uint64_t id = 0;        // the same in every handle and process: the channel's identity
+  std::size_t capacity = 0;    // 0: unbuffered
+  std::string_view name;       // a named channel's name; empty for anonymous channels
+};
+
+// Where a received value goes: prepare(ctx, len) returns room for exactly len bytes, or
+// nullptr when a value of that length does not fit the receiving type.
+struct Receiver {
+  void* (*prepare)(void* ctx, std::size_t len) = nullptr;
+  void* ctx = nullptr;
+};
+
+// One case of a select.
+struct Case {
+  enum class Kind : std::uint8_t { recv, send, fallback, timeout };
+  Kind kind = Kind::recv;
+  ChannelRef channel;          // recv, send
+  const void* data = nullptr;  // send: the value's bytes
+  std::size_t len = 0;
+  Receiver into;               // recv: where the value goes
+  std::int64_t timeout_ns = 0; // timeout: the duration, >= 0
+};
+
+// A checked select: cases in argument order; at most one default (fallback, or -1); timeout:
+// the one timeout case that can fire, or -1 (other timeout cases never fire).
+struct Select {
+  const Case* cases = nullptr;
+  std::size_t n = 0;
+  int fallback = -1;
+  int timeout = -1;
+};
 
 enum class Handle : std::uint8_t { created, opened, released };
 
@@ -50,17 +89,19 @@ class Controller {
   // ---- channels (called by the process doing the operation) ----
   // A handle to channel ch was created or opened in this process (not a scheduling point; the
   // creation site is ch's), or this process's handle went away (possibly at exit).
-  virtual void handle(Handle, const detail::Channel& ch, Site) noexcept = 0;
+  virtual void handle(Handle, const ChannelRef& ch, Site) noexcept = 0;
   // A scheduling point before a named channel is created or opened (the names live outside the
   // controller's model, so their order must be decided).
   virtual void named(Site) = 0;
-  virtual Status send(detail::Channel&, const void* data, std::size_t len, std::int64_t timeout_ns,
+  virtual Status send(const ChannelRef&, const void* data, std::size_t len, std::int64_t timeout_ns,
                       Site) = 0;
-  virtual Status recv(detail::Channel&, detail::Sink, std::int64_t timeout_ns, Site) = 0;
-  virtual void close(detail::Channel&, Site) = 0;
-  virtual bool closed(const detail::Channel&) = 0;
-  // As detail::select (select.hpp): returns the index of the case that completed.
-  virtual std::size_t select(detail::SelectCase*, std::size_t n, bool* closed, Site) = 0;
+  virtual Status recv(const ChannelRef&, Receiver, std::int64_t timeout_ns, Site) = 0;
+  virtual void close(const ChannelRef&, Site) = 0;
+  virtual bool closed(const ChannelRef&) = 0;
+  // As select.hpp's select: returns the index of the case that completed; *closed tells a
+  // receive case that completed because its channel is closed. A send case on a closed channel
+  // throws ChannelClosed.
+  virtual std::size_t select(const Select&, bool* closed, Site) = 0;
 
   // ---- processes ----
   // In the parent, before fork(): a scheduling point.

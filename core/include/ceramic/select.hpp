@@ -40,7 +40,7 @@ namespace ceramic {
 namespace detail {
 
 struct SelectCase {
-  enum class Kind : std::uint8_t { recv, send, fallback, timeout };
+  using Kind = control::Case::Kind;
   Kind kind;
   Channel* ch = nullptr;
   const void* data = nullptr;  // send: the value

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "ceramic/control.hpp"
 #include "ceramic/options.hpp"
 #include "ceramic/site.hpp"
 #include "ceramic/status.hpp"
@@ -29,11 +30,9 @@ struct Shape {
 };
 
 // Where recv puts a value: prepare(len) returns memory for exactly len bytes, or nullptr if a
-// value of that length cannot be stored (the channel then reports corruption).
-struct Sink {
-  void* (*prepare)(void* ctx, std::size_t len);
-  void* ctx;
-};
+// value of that length cannot be stored (the channel then reports corruption). The same type
+// the control seam hands to a controller.
+using Sink = control::Receiver;
 
 class Region;  // the mapping of one channel's shared memory (core/src/region.hpp)
 
@@ -59,6 +58,11 @@ class Channel {
   void close(Site);
 
   bool closed() const noexcept;
+  // Throws std::invalid_argument (message prefixed by who) when a value of len bytes cannot
+  // travel on this channel. Checked before an operation reaches the protocol or a controller.
+  void check_value(std::size_t len, const char* who) const;
+  // The channel as the control seam names it.
+  control::ChannelRef ref() const noexcept { return {id(), capacity(), name_}; }
   std::uint64_t id() const noexcept;
   std::size_t capacity() const noexcept;
   const std::string& name() const noexcept { return name_; }
