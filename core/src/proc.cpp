@@ -201,6 +201,11 @@ void Proc::kill(int sig) noexcept {
 
 void Proc::reap_or_kill() noexcept {
   if (pid_ > 0 && !status_) {
+    if (auto* control = detail::controller()) {
+      control->discard(pid_);
+      status_ = 128 + SIGKILL;
+      return;
+    }
     try {
       if (running()) {
         kill(SIGTERM);

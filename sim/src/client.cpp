@@ -72,17 +72,19 @@ class Client final : public control::Controller {
     return b;
   }
 
-  // Publishes the request and waits for the explorer's reply. wait = false only for the exit:
-  // the process goes at once, and never touches the mailbox again, which the explorer may hand
-  // to the next schedule's process as soon as it has read the request.
-  void park(Box& b, bool wait = true) noexcept {
+  // Publishes the request: the explorer may read it from here on.
+  void publish(Box& b) noexcept {
     b.state.store(kParked, std::memory_order_seq_cst);
     header->epoch.fetch_add(1, std::memory_order_seq_cst);
     if (header->sleeping.load(std::memory_order_seq_cst) != 0) {
       std::uint64_t one = 1;
       [[maybe_unused]] ssize_t n = ::write(header->eventfd, &one, sizeof one);
     }
-    if (!wait) return;
+  }
+
+  // Publishes the request and waits for the explorer's reply.
+  void park(Box& b) noexcept {
+    publish(b);
     for (int i = 0; i < kSpins; ++i) {
       if (b.state.load(std::memory_order_acquire) == kReleased) {
         b.state.store(kRunning, std::memory_order_relaxed);
@@ -96,6 +98,20 @@ class Client final : public control::Controller {
     }
     b.sleeping.store(0, std::memory_order_relaxed);
     b.state.store(kRunning, std::memory_order_relaxed);
+  }
+
+  // The exit: publishes it and waits until the explorer has settled what it ends (children die
+  // with their parent), through exit_gen (mailbox.hpp); never touches the box afterwards.
+  void park_exit(Box& b) noexcept {
+    const std::uint32_t gen = b.exit_gen.load(std::memory_order_seq_cst);
+    publish(b);
+    for (int i = 0; i < kSpins; ++i) {
+      if (b.exit_gen.load(std::memory_order_acquire) != gen) return;
+      cpu_relax();
+    }
+    while (b.exit_gen.load(std::memory_order_seq_cst) == gen) {
+      ceramic::detail::futex_wait(b.exit_gen, gen, INT64_MAX);
+    }
   }
 
   void put_case(Box& b, CaseKind kind, const control::ChannelRef* ch, std::int64_t timeout,
@@ -276,7 +292,7 @@ class Client final : public control::Controller {
     Box& b = begin(OpKind::exit, Site{});
     b.code = code;
     copy_text(b.text, sizeof b.text, why);
-    park(b, false);
+    park_exit(b);
   }
 
   std::optional<int> join(pid_t child, std::int64_t timeout_ns, Site site) override {
@@ -294,6 +310,13 @@ class Client final : public control::Controller {
     park(b);
     *code = b.exit_code;
     return b.answer != 0;
+  }
+
+  void discard(pid_t child) noexcept override {
+    if (current_tid() != tid) return;  // reported at the thread's first operation
+    Box& b = begin(OpKind::discard, Site{});
+    b.target = child;
+    park(b);
   }
 
   void kill(pid_t child, int sig) override {

@@ -19,6 +19,10 @@
 //             state: kParked -> kReleased (seq_cst); if Box::sleeping: futex_wake
 //   task:     read reply (acquire: pairs with kReleased), state = kRunning
 //
+// The exit is the one exception: the task reads exit_gen, parks, and waits for exit_gen to move
+// (the explorer increments it, seq_cst, and wakes every waiter); it then leaves without writing
+// to the box again.
+//
 // Both "sleeping" flags and the words they guard are seq_cst on both sides (Dekker): either
 // the waker sees the flag, or the sleeper sees the new state before it sleeps (futex_wait
 // re-checks the word; poll() sees the eventfd counter).
@@ -51,6 +55,7 @@ enum class OpKind : std::uint8_t {
   join,      // target pid, timeout_ns
   running,   // target pid
   kill,      // target pid, code = signal
+  discard,   // target pid: its Proc is destroyed (ended if still running)
   sync,      // nothing: the channel log was full
   thread,    // a second thread tried an operation (misuse; never released)
 };
@@ -87,6 +92,11 @@ struct alignas(64) Box {
   std::atomic<std::uint32_t> sleeping;  // the task sleeps in futex_wait(state)
   std::atomic<std::int32_t> pid;        // written by the parent after fork and by the task
   std::int32_t tid;                     // the task's only scheduled thread
+  // The exit's release. An exiting task waits for this to change from the value it read before
+  // it parked, never for `state`: the box is reset and reused by the next schedule (or task)
+  // while a released exiting process may not have looked yet, and a state word would come back
+  // round to the value it waits for. Only ever incremented (by the explorer), never reset.
+  std::atomic<std::uint32_t> exit_gen;
 
   // ---- request: written by the task before kParked ----
   OpKind op;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <climits>
+#include <csignal>
 
 namespace ceramic::sim::detail {
 
@@ -30,29 +31,22 @@ int Model::task_of_pid(pid_t pid) const {
 }
 
 namespace {
+
 bool is_channel_case(const Case& c) { return c.kind == CaseKind::send || c.kind == CaseKind::recv; }
+
+// Whether sender and receiver may meet: at least one of them waits (the other finds it there).
+bool may_meet(const Task& a, const Task& b) { return !(a.pending.poll && b.pending.poll); }
+
 }  // namespace
 
-// Whether a send/recv case of t can complete now without a partner's choice being involved, or
-// with some partner (pairs are listed separately).
-bool Model::ready(const Task& t, const Case& c) const {
+// Whether case c of t can complete now through something that cannot be late: a buffered value
+// or room, or a closed channel. (A partner parked at the channel may not have arrived yet.)
+bool Model::ready(const Task&, const Case& c) const {
   const Chan* ch = find(c.channel);
   if (!ch) return false;
   if (ch->closed) return true;  // a send fails at once; a receive drains or reports closed
-  if (c.kind == CaseKind::send) {
-    if (ch->capacity > 0) return ch->buffer.size() < ch->capacity;
-  } else if (ch->capacity > 0) {
-    return !ch->buffer.empty();
-  }
-  // Unbuffered: a parked partner with the opposite case on the same channel.
-  CaseKind want = c.kind == CaseKind::send ? CaseKind::recv : CaseKind::send;
-  for (const Task& u : tasks) {
-    if (u.index == t.index || u.state != TaskState::parked) continue;
-    for (const Case& uc : u.pending.cases) {
-      if (uc.kind == want && uc.channel == c.channel) return true;
-    }
-  }
-  return false;
+  if (ch->capacity == 0) return false;
+  return c.kind == CaseKind::send ? ch->buffer.size() < ch->capacity : !ch->buffer.empty();
 }
 
 void Model::add_case_transitions(const Task& t, std::size_t ci, std::vector<Transition>& out) const {
@@ -78,7 +72,7 @@ void Model::add_case_transitions(const Task& t, std::size_t ci, std::vector<Tran
   // Unbuffered: listed once, from the sender's side, one transition per receiving partner case.
   if (c.kind != CaseKind::send) return;
   for (const Task& u : tasks) {
-    if (u.index == t.index || u.state != TaskState::parked) continue;
+    if (u.index == t.index || u.state != TaskState::parked || !may_meet(t, u)) continue;
     for (std::size_t uj = 0; uj < u.pending.cases.size(); ++uj) {
       const Case& uc = u.pending.cases[uj];
       if (uc.kind == CaseKind::recv && uc.channel == c.channel) {
@@ -88,9 +82,20 @@ void Model::add_case_transitions(const Task& t, std::size_t ci, std::vector<Tran
   }
 }
 
+namespace {
+// The case index a timeout or default of p reports as fired.
+int fallback_case(const Pending& p) {
+  for (std::size_t ci = 0; ci < p.cases.size(); ++ci) {
+    if (p.cases[ci].kind == CaseKind::fallback) return static_cast<int>(ci);
+  }
+  return p.timeout_case >= 0 ? p.timeout_case : 0;
+}
+}  // namespace
+
 std::vector<Transition> Model::enabled() const {
   using K = Transition::Kind;
   std::vector<Transition> out;
+  std::vector<const Task*> blocked_timed;  // timed waits that could time out now
   for (const Task& t : tasks) {
     if (t.state != TaskState::parked) continue;
     const Pending& p = t.pending;
@@ -104,17 +109,11 @@ std::vector<Transition> Model::enabled() const {
           add_case_transitions(t, ci, out);
           if (!any_ready && ready(t, p.cases[ci])) any_ready = true;
         }
-        if (!any_ready) {
-          // A default case, or a zero timeout, fires when nothing is ready.
-          int idx = -1;
-          if (p.has_fallback) {
-            for (std::size_t ci = 0; ci < p.cases.size(); ++ci) {
-              if (p.cases[ci].kind == CaseKind::fallback) idx = static_cast<int>(ci);
-            }
-          } else if (p.timed && p.deadline <= now) {
-            idx = p.timeout_case >= 0 ? p.timeout_case : 0;
-          }
-          if (idx >= 0) out.push_back({K::fallback, t.index, idx});
+        if (any_ready) break;
+        if (p.poll) {
+          out.push_back({K::fallback, t.index, fallback_case(p)});
+        } else if (p.timed) {
+          blocked_timed.push_back(&t);
         }
         break;
       }
@@ -123,51 +122,196 @@ std::vector<Transition> Model::enabled() const {
       case OpKind::running: out.push_back({K::query, t.index, 0}); break;
       case OpKind::named: out.push_back({K::named, t.index, 0}); break;
       case OpKind::kill: out.push_back({K::kill, t.index, 0}); break;
+      case OpKind::discard:  // a live child (a gone one is invisible) is ended like a kill
+        out.push_back({K::kill, t.index, 0});
+        break;
       case OpKind::join: {
-        if (p.timed && p.deadline <= now) {
-          int child = task_of_pid(p.target);
-          if (child >= 0 && tasks[child].live()) out.push_back({K::fallback, t.index, 0});
+        int child = task_of_pid(p.target);
+        if (child < 0 || !tasks[child].live()) break;  // invisible: runs without a choice
+        if (p.poll) {
+          out.push_back({K::fallback, t.index, 0});
+        } else if (p.timed) {
+          blocked_timed.push_back(&t);
         }
-        break;  // a join whose child is gone is invisible (run without a choice)
+        break;
       }
+      case OpKind::exit:
+        // Visible only while the parent watches (invisible() says when): exiting, or not yet.
+        if (!invisible(t)) out.push_back({K::exit, t.index, 0});
+        break;
       default: break;
     }
   }
   // The canonical order. Pairs are generated from the sender's side; sorting by the lower of
   // the two tasks is not needed: any fixed rule is canonical, and this one is stable.
-  std::stable_sort(out.begin(), out.end(), [](const Transition& a, const Transition& b) {
+  auto canonical = [](const Transition& a, const Transition& b) {
     if (a.task != b.task) return a.task < b.task;
     if (a.case_index != b.case_index) return a.case_index < b.case_index;
     if (a.partner != b.partner) return a.partner < b.partner;
     return a.partner_case < b.partner_case;
-  });
-  if (!out.empty()) return out;
+  };
+  std::stable_sort(out.begin(), out.end(), canonical);
+  if (blocked_timed.empty() || (timeouts == Timeouts::when_idle && !out.empty())) return out;
 
-  // Nothing else can happen: simulated time moves to the earliest pending deadline.
+  // Timeouts, earliest deadline first: a later deadline cannot pass while an earlier one has
+  // not (that wait would have timed out already).
   std::int64_t earliest = INT64_MAX;
-  for (const Task& t : tasks) {
-    if (t.state == TaskState::parked && t.pending.timed) earliest = std::min(earliest, t.pending.deadline);
+  for (const Task* t : blocked_timed) earliest = std::min(earliest, t->pending.deadline);
+  std::size_t before = out.size();
+  for (const Task* t : blocked_timed) {
+    if (t->pending.deadline != earliest) continue;
+    out.push_back({K::timeout, t->index, t->pending.op == OpKind::select ? t->pending.timeout_case : 0});
   }
-  if (earliest == INT64_MAX) return out;
-  for (const Task& t : tasks) {
-    if (t.state != TaskState::parked || !t.pending.timed || t.pending.deadline != earliest) continue;
-    int idx = t.pending.op == OpKind::select ? t.pending.timeout_case : 0;
-    out.push_back({K::timeout, t.index, idx});
-  }
+  std::inplace_merge(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(before), out.end(), canonical);
   return out;
 }
 
 bool Model::invisible(const Task& t) const {
   switch (t.pending.op) {
     case OpKind::spawn:
-    case OpKind::exit:
     case OpKind::sync: return true;
-    case OpKind::join: {
+    case OpKind::exit: {
+      if (t.parent < 0) return true;
+      const Task& parent = tasks[t.parent];
+      if (parent.state != TaskState::parked) return true;
+      const Pending& pp = parent.pending;
+      bool watches = pp.target == t.pid &&
+                     (pp.op == OpKind::running || (pp.op == OpKind::join && pp.timed));
+      return !watches;
+    }
+    case OpKind::join:
+    case OpKind::discard: {
       int child = task_of_pid(t.pending.target);
       return child < 0 || !tasks[child].live();
     }
     default: return false;
   }
+}
+
+int Model::spawn(int parent) {
+  Task c;
+  c.index = static_cast<int>(tasks.size());
+  c.parent = parent;
+  Task& t = tasks[parent];
+  c.name = t.pending.text.empty() ? t.name + "." + std::to_string(t.children + 1) : t.pending.text;
+  c.holds = t.holds;
+  ++t.children;
+  tasks.push_back(std::move(c));
+  return static_cast<int>(tasks.size()) - 1;
+}
+
+void Model::end_tree(int task, std::vector<int>& ended) {
+  for (std::size_t i = static_cast<std::size_t>(task) + 1; i < tasks.size(); ++i) {
+    if (tasks[i].parent == task && tasks[i].live()) end_tree(static_cast<int>(i), ended);
+  }
+  Task& t = tasks[task];
+  if (!t.live()) return;
+  t.state = TaskState::ended;
+  t.exit_code = 128 + SIGKILL;
+  ended.push_back(task);
+}
+
+Effects Model::apply_invisible(int self) {
+  Effects e;
+  Task& t = tasks[self];
+  const Pending& p = t.pending;
+  switch (p.op) {
+    case OpKind::exit: {
+      // A process's exit ends what it started and left running (Proc children die with their
+      // parent): ended, not crashed. The exiting task itself is released to _exit.
+      for (std::size_t i = static_cast<std::size_t>(self) + 1; i < tasks.size(); ++i) {
+        if (tasks[i].parent == self && tasks[i].live()) end_tree(static_cast<int>(i), e.ended);
+      }
+      Task& me = tasks[self];
+      me.state = TaskState::exited;
+      me.exit_code = me.pending.code;
+      e.step = me.name + " exits" + (me.pending.code ? " with code " + std::to_string(me.pending.code) : "");
+      e.replies.emplace_back(self);
+      return e;
+    }
+    case OpKind::join: {
+      int child = task_of_pid(p.target);
+      Reply r(self);
+      r.answer = true;
+      r.exit_code = child >= 0 ? tasks[child].exit_code : 0;
+      e.step = t.name + " joins " + (child >= 0 ? tasks[child].name : std::string("?")) +
+               " (exit code " + std::to_string(r.exit_code) + ")";
+      e.replies.push_back(std::move(r));
+      t.state = TaskState::running;
+      return e;
+    }
+    case OpKind::discard:
+      e.step = "";
+      e.replies.emplace_back(self);
+      t.state = TaskState::running;
+      return e;
+    default:
+      e.replies.emplace_back(self);
+      t.state = TaskState::running;
+      return e;
+  }
+}
+
+Effects Model::apply(const Transition& tr) {
+  using K = Transition::Kind;
+  Effects e;
+  e.step = describe(tr);
+  Task& t = tasks[tr.task];
+  const Pending& p = t.pending;
+  auto chan_of = [&](int ci) -> Chan& { return chans.at(p.cases[ci].channel); };
+  Reply r(t.index, static_cast<std::uint32_t>(std::max(tr.case_index, 0)));
+  switch (tr.kind) {
+    case K::pair: {
+      Task& u = tasks[tr.partner];
+      Reply ur(u.index, static_cast<std::uint32_t>(tr.partner_case));
+      ur.has_value = true;
+      ur.value = p.cases[tr.case_index].value;
+      t.last_peer = u.index;
+      u.last_peer = t.index;
+      t.last_file = p.file;
+      t.last_line = p.line;
+      u.last_file = u.pending.file;
+      u.last_line = u.pending.line;
+      u.state = TaskState::running;
+      e.replies.push_back(std::move(ur));
+      break;
+    }
+    case K::push: chan_of(tr.case_index).buffer.push_back(p.cases[tr.case_index].value); break;
+    case K::pop: {
+      Chan& c = chan_of(tr.case_index);
+      r.has_value = true;
+      r.value = std::move(c.buffer.front());
+      c.buffer.pop_front();
+      break;
+    }
+    case K::closed: r.status = Status::closed; break;
+    case K::close: chans.at(p.channel).closed = true; break;
+    case K::query:
+      if (p.op == OpKind::closed) {
+        r.answer = chans.at(p.channel).closed;
+      } else {
+        const Task& child = tasks[task_of_pid(p.target)];
+        r.answer = child.live();
+        r.exit_code = child.exit_code;
+      }
+      break;
+    case K::named: break;
+    case K::fallback:
+    case K::timeout:
+      if (tr.kind == K::timeout) now = std::max(now, p.deadline);
+      if (p.op == OpKind::send || p.op == OpKind::recv) r.status = Status::timeout;
+      r.answer = false;  // join_for: not joined
+      break;
+    case K::kill: end_tree(task_of_pid(p.target), e.ended); break;
+    case K::exit: {
+      Effects x = apply_invisible(tr.task);
+      x.step = e.step;
+      return x;
+    }
+  }
+  t.state = TaskState::running;
+  e.replies.insert(e.replies.begin(), std::move(r));
+  return e;
 }
 
 Footprint Model::footprint(const Transition& tr) const {
@@ -208,13 +352,16 @@ Footprint Model::footprint(const Transition& tr) const {
         if (f.tasks[1] < 0) f.global = true;
       }
       break;
+    case K::exit:
+      f.tasks[1] = tasks[tr.task].parent;
+      break;
     case K::named:
     case K::fallback:
     case K::timeout:
     case K::kill: f.global = true; break;
   }
   // A transition on no known channel is not something to reason about: be safe.
-  if (!f.global && f.channel == 0 && tr.kind != K::query) f.global = true;
+  if (!f.global && f.channel == 0 && tr.kind != K::query && tr.kind != K::exit) f.global = true;
   return f;
 }
 
@@ -269,9 +416,12 @@ std::string Model::describe(const Transition& tr) const {
     case K::named: s += " creates or opens a named channel" + where(p); break;
     case K::fallback: s += " takes the default (nothing ready)" + where(p); break;
     case K::timeout: s += " times out" + where(p); break;
+    case K::exit: s += " exits"; break;
     case K::kill: {
       int child = task_of_pid(p.target);
-      s += " kills " + (child >= 0 ? tasks[child].name : std::string("?")) + where(p);
+      s += (p.op == OpKind::discard ? " ends " : " kills ") +
+           (child >= 0 ? tasks[child].name : std::string("?")) +
+           (p.op == OpKind::discard ? " (its Proc is destroyed)" : "") + where(p);
       break;
     }
   }

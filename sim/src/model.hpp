@@ -1,5 +1,23 @@
-// ceramic::sim — the explorer's model of one execution: tasks (processes), channels, and the
-// transitions enabled in the current state.
+// ceramic::sim — the explorer's model of one execution: tasks (processes), channels, the
+// transitions enabled in the current state, and what each transition does (apply). It knows
+// nothing of processes or shared memory, so it is tested without forking (model_test.cpp);
+// run.cpp carries its replies to the processes.
+//
+// What real executions the model admits (sim.hpp has the user's summary):
+//   - Arrival is lazy. A task parked at a blocking operation may still be on its way to the
+//     channel, however long ago it parked: nothing in ceramic's API can tell a waiting partner
+//     from a late one except meeting it. So a non-blocking check (a default case, a zero
+//     timeout) never needs a partner to be there, and may always find nothing; it may also
+//     meet a blocking partner (which then had arrived first). Two non-blocking operations never
+//     meet: neither waits for the other.
+//   - Time (Timeouts::any_time, the default): a blocked timed wait may time out whenever it is
+//     blocked, because any partner may be slow; only deadlines keep their order (a wait with a
+//     later deadline does not time out while one with an earlier deadline is still blocked).
+//     A wait is blocked when nothing that cannot be late makes it ready (a buffered value or
+//     room, a closed channel). Timeouts::when_idle: timeouts fire only when nothing else can happen,
+//     earliest deadline first (Go's testing/synctest).
+//   - A task's exit is seen at once, except by a parent that asks running() or waits for it
+//     with a timeout: then "not yet exited" is a choice too.
 //
 // Invariants (checked by Model::check_invariants in tests):
 //   - A task's index is its creation order in the tree (spawns are scheduling points, so that
@@ -22,6 +40,8 @@
 #include <string>
 #include <vector>
 
+#include "ceramic/sim/sim.hpp"
+#include "ceramic/status.hpp"
 #include "mailbox.hpp"
 
 namespace ceramic::sim::detail {
@@ -29,8 +49,8 @@ namespace ceramic::sim::detail {
 struct Case {
   CaseKind kind = CaseKind::recv;
   std::uint64_t channel = 0;
-  std::uint32_t value_off = 0, value_len = 0;
   std::int64_t timeout_ns = 0;
+  std::string value;           // send: the value's bytes
 };
 
 // A parked task's operation, copied out of its mailbox and validated.
@@ -40,6 +60,7 @@ struct Pending {
   int timeout_case = -1;       // a select's timeout case, or -1
   bool has_fallback = false;
   bool timed = false;          // has a timeout (send_for, recv_for, join_for, on_timeout)
+  bool poll = false;           // never blocks: a default case, or a zero timeout
   std::int64_t deadline = 0;   // simulated time at which that timeout fires
   std::uint64_t channel = 0;   // close, closed
   pid_t target = 0;            // join, running, kill
@@ -49,11 +70,14 @@ struct Pending {
   int line = 0;
 };
 
-enum class TaskState { running, parked, exited, killed };
+// ended: stopped by a kill or by its parent's exit (the program's intent, not a crash);
+// killed: died of a signal the program did not send through ceramic (a crash).
+enum class TaskState { running, parked, exited, ended, killed };
 
 struct Task {
   int index = 0;
   int parent = -1;
+  int box = -1;                // its mailbox (boxes are reused once a process is gone)
   std::string name;
   pid_t pid = 0;
   int pidfd = -1;
@@ -94,6 +118,7 @@ struct Transition {
     fallback,   // a select's default, or a zero timeout that found nothing ready
     timeout,    // a positive timeout, in simulated time
     kill,
+    exit,       // a child exits while its parent watches it (running(), join_for)
   };
   Kind kind;
   int task = 0;
@@ -117,11 +142,33 @@ struct Footprint {
 
 bool independent(const Footprint& a, const Footprint& b) noexcept;
 
+// What a transition tells a task: the reply written into its mailbox before it is released.
+struct Reply {
+  explicit Reply(int t, std::uint32_t case_fired = 0) : task(t), fired(case_fired) {}
+  int task = 0;
+  std::uint32_t fired = 0;     // the case that completed
+  Status status = Status::ok;
+  bool answer = false;         // closed(), running(), join: the boolean answer
+  int exit_code = 0;           // join, running: the child's exit code
+  int child_box = -1;          // spawn: the new task's mailbox
+  bool has_value = false;      // recv: value holds the received bytes
+  std::string value;
+};
+
+// What applying a transition did: the tasks to release with their replies, and the tasks it
+// ended (whose processes must be killed), in that order of need.
+struct Effects {
+  std::vector<Reply> replies;
+  std::vector<int> ended;
+  std::string step;            // the step, described for the log
+};
+
 struct Model {
   std::vector<Task> tasks;
   std::map<std::uint64_t, Chan> chans;
   std::int64_t now = 0;        // simulated time (ns)
   bool unbuffered = false;
+  Timeouts timeouts = Timeouts::any_time;
   int external_channels = 0;
 
   // The channel with this id, registered on first sight (capacity from the operation).
@@ -129,18 +176,28 @@ struct Model {
   const Chan* find(std::uint64_t id) const;
   int task_of_pid(pid_t pid) const;
 
-  // Every transition enabled now, in canonical order. Timeouts only when nothing else is.
+  // Every transition enabled now, in canonical order.
   std::vector<Transition> enabled() const;
 
   // Whether task t's pending operation needs no choice (it commutes with everything): spawn,
-  // exit, sync, and a join whose child is gone.
+  // exit (unless its parent watches it), sync, and a join whose child is gone.
   bool invisible(const Task& t) const;
+
+  // Carries out tr, which must be enabled now: updates the channels and tasks, and says which
+  // tasks to release with what reply. Parked tasks it releases become running.
+  Effects apply(const Transition& tr);
+  // Carries out the invisible operation of task t (invisible(t) holds), except a spawn.
+  Effects apply_invisible(int t);
+  // A spawn by task t: the new task (running, not yet parked), named and holding what t holds.
+  int spawn(int t);
+  // Ends task t and every live task it started, as their parent's death would (PDEATHSIG).
+  void end_tree(int t, std::vector<int>& ended);
 
   // What tr touches; tr must be enabled now (its tasks' pending operations are read).
   Footprint footprint(const Transition& tr) const;
 
   std::string describe(const Transition&) const;   // one line, for the step log
-  std::string check_invariants() const;            // "" when they hold
+  std::string check_invariants() const;            // "" when they hold (tests)
 
  private:
   bool ready(const Task& t, const Case& c) const;

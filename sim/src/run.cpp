@@ -30,43 +30,12 @@ namespace {
 using ceramic::detail::futex_wake;
 using ceramic::detail::now_ns;
 
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
 constexpr std::size_t kRecentSteps = 24;
 constexpr std::size_t kOutputTail = 16 * 1024;
 constexpr int kControllerSpins = 400;
 
 std::int64_t add_saturated(std::int64_t a, std::int64_t b) {
   return b > INT64_MAX - a ? INT64_MAX : a + b;
-}
-
-// The wait status of a zombie we are not the parent of, from /proc (field 52 of stat).
-// -1 when it cannot be read.
-int zombie_status(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::size_t close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(s.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 52; ++i) {
-    if (!(rest >> field)) return -1;
-  }
-  try {
-    return std::stoi(field);
-  } catch (...) {
-    return -1;
-  }
-}
-
-std::string describe_status(int st) {
-  if (WIFSIGNALED(st)) {
-    int sig = WTERMSIG(st);
-    const char* name = sigabbrev_np(sig);
-    return "was killed by signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
-  }
-  if (WIFEXITED(st)) return "exited with code " + std::to_string(WEXITSTATUS(st));
-  return "ended (status " + std::to_string(st) + ")";
 }
 
 }  // namespace
@@ -77,17 +46,19 @@ class Runner::Execution {
  public:
   Execution(Runner& r, Scheduler& s, bool unbuffered) : r_(r), strategy_(s) {
     model_.unbuffered = unbuffered;
+    model_.timeouts = r.opts_.timeouts;
+    box_task_.assign(r.layout_.max_tasks, -1);
   }
 
   Outcome run(const std::function<void()>& body);
 
  private:
-  Box& box(int i) {
-    return reinterpret_cast<Box*>(reinterpret_cast<char*>(r_.header_) + r_.layout_.boxes_off())[i];
+  Box& box(int b) {
+    return reinterpret_cast<Box*>(reinterpret_cast<char*>(r_.header_) + r_.layout_.boxes_off())[b];
   }
-  char* values(int i) {
+  char* values(int b) {
     return reinterpret_cast<char*>(r_.header_) + r_.layout_.values_off() +
-           static_cast<std::size_t>(i) * r_.layout_.value_bytes;
+           static_cast<std::size_t>(b) * r_.layout_.value_bytes;
   }
   static void reset_box(Box& b) {
     b.state.store(kRunning, std::memory_order_relaxed);
@@ -105,9 +76,7 @@ class Runner::Execution {
     }
     return false;
   }
-  std::string who(const Task& t) const {
-    return t.name + " (pid " + std::to_string(t.pid) + ")";
-  }
+  std::string who(const Task& t) const { return t.name; }
   std::string at(const Pending& p) const {
     return p.file.empty() ? std::string() : " at " + p.file + ":" + std::to_string(p.line);
   }
@@ -116,20 +85,22 @@ class Runner::Execution {
   bool reported_failure();
   bool died(Task& t);
   bool ingest(Task& t);
-  bool run_invisible(Task& t);
-  bool apply(const Transition& tr);
+  bool spawn(int task);
+  int take_box();
+  void reclaim_boxes();
+  bool deliver(Effects e);
   void note(std::string line);
-  void release(Task& t);
-  void kill_tree(int task);
+  std::size_t pick(const std::vector<Transition>& enabled);
   void teardown();
 
   Runner& r_;
   Scheduler& strategy_;
   Model model_;
   Outcome out_;
-  pid_t root_ = -1;  // until reaped
-  pid_t pgid_ = -1;  // the tree's process group (the root's pid)
-  bool killed_ = false;  // a process was killed where it stood (it may still be writing)
+  std::vector<int> box_task_;   // box -> the task using it, or -1 when free
+  std::vector<std::size_t> starved_;  // per task: choice points it could have moved and did not
+  bool fair_ = false;           // the schedule runs fairly from here on
+  bool killed_ = false;         // a process was killed where it stood (it may still be writing)
 };
 
 bool Runner::Execution::reported_failure() {
@@ -137,10 +108,9 @@ bool Runner::Execution::reported_failure() {
   if (h.fail_state.load(std::memory_order_acquire) != 2) return false;
   h.fail_text[sizeof h.fail_text - 1] = '\0';
   h.fail_file[sizeof h.fail_file - 1] = '\0';
-  int task = h.fail_task;
-  std::string name = task >= 0 && task < static_cast<int>(model_.tasks.size())
-                         ? who(model_.tasks[task])
-                         : std::string("a process");
+  int b = h.fail_task;
+  int task = b >= 0 && static_cast<std::size_t>(b) < box_task_.size() ? box_task_[b] : -1;
+  std::string name = task >= 0 ? who(model_.tasks[task]) : std::string("a process");
   auto kind = static_cast<Failure>(h.fail_kind <= static_cast<std::uint8_t>(Failure::mismatch)
                                        ? h.fail_kind
                                        : static_cast<std::uint8_t>(Failure::check));
@@ -152,12 +122,7 @@ bool Runner::Execution::reported_failure() {
 // A task's process is gone while the model had it running or parked.
 bool Runner::Execution::died(Task& t) {
   if (reported_failure()) return false;
-  int st = -1;
-  if (t.pid == root_) {
-    if (waitpid(root_, &st, WNOHANG) == root_) root_ = -1;
-  } else {
-    st = zombie_status(t.pid);
-  }
+  int st = r_.trees_.status(t.pid);
   if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     t.state = TaskState::exited;  // std::exit / _exit(0) from the body: an exit, unscheduled
     return true;
@@ -181,7 +146,7 @@ bool Runner::Execution::wait_parked() {
     bool running = false;
     for (Task& t : model_.tasks) {
       if (t.state != TaskState::running) continue;
-      if (box(t.index).state.load(std::memory_order_acquire) == kParked) {
+      if (box(t.box).state.load(std::memory_order_acquire) == kParked) {
         if (!ingest(t)) return false;
       } else {
         running = true;
@@ -201,10 +166,10 @@ bool Runner::Execution::wait_parked() {
     for (Task& t : model_.tasks) {
       if (t.state != TaskState::running) continue;
       if (t.pidfd < 0) {
-        pid_t pid = box(t.index).pid.load(std::memory_order_acquire);
+        pid_t pid = box(t.box).pid.load(std::memory_order_acquire);
         if (pid > 0) {
           t.pid = pid;
-          t.pidfd = pidfd_open(pid);
+          t.pidfd = Trees::watch(pid);
         }
       }
       if (t.pidfd >= 0) {
@@ -226,8 +191,7 @@ bool Runner::Execution::wait_parked() {
       if (!(fds[i].revents & POLLIN)) continue;
       Task& t = model_.tasks[fd_task[i]];
       if (t.state != TaskState::running) continue;
-      // A process exits right after parking at its exit point: that is an exit, not a death.
-      if (box(t.index).state.load(std::memory_order_acquire) == kParked) {
+      if (box(t.box).state.load(std::memory_order_acquire) == kParked) {
         if (!ingest(t)) return false;
       } else if (!died(t)) {
         return false;
@@ -248,7 +212,7 @@ bool Runner::Execution::wait_parked() {
 
 // Copies a parked task's request out of its mailbox, checking every field.
 bool Runner::Execution::ingest(Task& t) {
-  Box& b = box(t.index);
+  Box& b = box(t.box);
   const std::size_t vbytes = r_.layout_.value_bytes;
   if (t.pid == 0) t.pid = b.pid.load(std::memory_order_acquire);
   std::uint32_t nlog = b.nlog;
@@ -287,37 +251,38 @@ bool Runner::Execution::ingest(Task& t) {
   p.text = b.text;
   std::uint32_t ncases = b.ncases;
   auto bad = [&](const char* what) { return fail(Failure::misuse, who(t) + ": corrupt mailbox (" + what + ")"); };
+  auto set_timeout = [&](std::int64_t ns) {
+    p.timed = true;
+    p.poll = ns == 0;
+    p.deadline = add_saturated(model_.now, std::max<std::int64_t>(ns, 0));
+  };
   switch (p.op) {
     case OpKind::send:
     case OpKind::recv:
     case OpKind::select: {
-      if (ncases == 0 || ncases > kMaxCases || (p.op != OpKind::select && ncases != 1)) return bad("cases");
+      if (ncases > kMaxCases || (p.op != OpKind::select && ncases != 1)) return bad("cases");
       for (std::uint32_t i = 0; i < ncases; ++i) {
         CaseRec cr = b.cases[i];
         Case c;
         c.kind = cr.kind;
         c.channel = cr.channel;
-        c.value_off = cr.value_off;
-        c.value_len = cr.value_len;
         c.timeout_ns = cr.timeout_ns;
         if (c.kind > CaseKind::inert) return bad("case kind");
-        if (c.value_off > vbytes || c.value_len > vbytes - c.value_off) return bad("value");
+        if (cr.value_off > vbytes || cr.value_len > vbytes - cr.value_off) return bad("value");
+        if (c.kind == CaseKind::send) c.value.assign(values(t.box) + cr.value_off, cr.value_len);
         if (c.kind == CaseKind::send || c.kind == CaseKind::recv) {
           model_.chan(c.channel, cr.capacity);
           t.holds.insert(c.channel);
         }
         if (c.kind == CaseKind::fallback) p.has_fallback = true;
         if (c.kind == CaseKind::timeout) {
-          p.timed = true;
           p.timeout_case = static_cast<int>(i);
-          p.deadline = add_saturated(model_.now, std::max<std::int64_t>(c.timeout_ns, 0));
+          set_timeout(c.timeout_ns);
         }
-        p.cases.push_back(c);
+        p.cases.push_back(std::move(c));
       }
-      if (p.op != OpKind::select && b.timeout_ns >= 0) {
-        p.timed = true;
-        p.deadline = add_saturated(model_.now, b.timeout_ns);
-      }
+      if (p.op != OpKind::select && b.timeout_ns >= 0) set_timeout(b.timeout_ns);
+      if (p.has_fallback) p.poll = true;
       break;
     }
     case OpKind::close:
@@ -329,11 +294,12 @@ bool Runner::Execution::ingest(Task& t) {
       break;
     case OpKind::join:
     case OpKind::running:
+    case OpKind::discard:
     case OpKind::kill: {
       p.target = b.target;
       p.code = b.code;
       for (Task& u : model_.tasks) {
-        if (u.pid == 0) u.pid = box(u.index).pid.load(std::memory_order_acquire);
+        if (u.pid == 0 && u.live()) u.pid = box(u.box).pid.load(std::memory_order_acquire);
       }
       int child = model_.task_of_pid(p.target);
       if (child < 0 || model_.tasks[child].parent != t.index) {
@@ -341,10 +307,7 @@ bool Runner::Execution::ingest(Task& t) {
                                          std::to_string(p.target) +
                                          ", which is not a child it started under the simulator");
       }
-      if (p.op == OpKind::join && b.timeout_ns >= 0) {
-        p.timed = true;
-        p.deadline = add_saturated(model_.now, b.timeout_ns);
-      }
+      if (p.op == OpKind::join && b.timeout_ns >= 0) set_timeout(b.timeout_ns);
       break;
     }
     case OpKind::exit:
@@ -362,150 +325,99 @@ bool Runner::Execution::ingest(Task& t) {
   return true;
 }
 
-void Runner::Execution::release(Task& t) {
-  Box& b = box(t.index);
+// Boxes of tasks whose processes are gone are free again; a process that is not gone yet (it
+// exited or was killed a moment ago) may still touch its box.
+void Runner::Execution::reclaim_boxes() {
+  for (std::size_t b = 0; b < box_task_.size(); ++b) {
+    int ti = box_task_[b];
+    if (ti < 0) continue;
+    Task& t = model_.tasks[ti];
+    if (t.live()) continue;
+    if (t.pidfd < 0 && t.pid > 0) t.pidfd = Trees::watch(t.pid);
+    if (t.pidfd >= 0 && Trees::gone(t.pidfd)) box_task_[b] = -1;
+  }
+}
+
+// A free mailbox for a new task, or -1 when max_processes are alive (or not yet gone).
+int Runner::Execution::take_box() {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t b = 0; b < box_task_.size(); ++b) {
+      if (box_task_[b] < 0) return static_cast<int>(b);
+    }
+    reclaim_boxes();
+  }
+  // Processes that have just exited are gone within moments: wait for one, boundedly.
+  std::vector<pollfd> fds;
+  for (int ti : box_task_) {
+    if (ti >= 0 && !model_.tasks[ti].live() && model_.tasks[ti].pidfd >= 0) {
+      fds.push_back(pollfd{model_.tasks[ti].pidfd, POLLIN, 0});
+    }
+  }
+  if (fds.empty()) return -1;
+  ::poll(fds.data(), fds.size(), static_cast<int>(std::min<std::int64_t>(r_.opts_.step_timeout.count(), 1000)));
+  reclaim_boxes();
+  for (std::size_t b = 0; b < box_task_.size(); ++b) {
+    if (box_task_[b] < 0) return static_cast<int>(b);
+  }
+  return -1;
+}
+
+bool Runner::Execution::spawn(int self) {
+  int b = take_box();
+  if (b < 0) {
+    const Task& t = model_.tasks[self];
+    return fail(Failure::misuse, who(t) + at(t.pending) + ": more than " +
+                                     std::to_string(r_.layout_.max_tasks) +
+                                     " processes alive at once (Options::max_processes)");
+  }
+  int child = model_.spawn(self);
+  Task& c = model_.tasks[child];
+  c.box = b;
+  box_task_[b] = child;
+  reset_box(box(b));
+  starved_.resize(model_.tasks.size(), 0);
+  Task& t = model_.tasks[self];
+  Effects e;
+  e.step = t.name + " starts " + c.name;
+  Reply r(self);
+  r.child_box = b;
+  e.replies.push_back(r);
   t.state = TaskState::running;
-  b.state.store(kReleased, std::memory_order_seq_cst);
-  if (b.sleeping.load(std::memory_order_seq_cst) != 0) futex_wake(b.state, 1);
+  return deliver(std::move(e));
 }
 
-// Ends a task and every live task it started (as PR_SET_PDEATHSIG would), at once.
-void Runner::Execution::kill_tree(int task) {
-  for (Task& t : model_.tasks) {
-    if (t.parent == task && t.live()) kill_tree(t.index);
+// Kills the processes of the tasks a transition ended, then writes each reply and releases its
+// task.
+bool Runner::Execution::deliver(Effects e) {
+  for (int ti : e.ended) {
+    Task& t = model_.tasks[ti];
+    if (t.pid == 0) t.pid = box(t.box).pid.load(std::memory_order_acquire);
+    if (t.pid > 0) ::kill(t.pid, SIGKILL);
+    killed_ = true;
   }
-  Task& t = model_.tasks[task];
-  if (!t.live()) return;
-  if (t.pid > 0) ::kill(t.pid, SIGKILL);
-  t.state = TaskState::killed;
-  t.exit_code = 128 + SIGKILL;
-  killed_ = true;
-}
-
-// Spawn, exit, sync, and a join whose child is gone: they commute with every other transition.
-bool Runner::Execution::run_invisible(Task& task) {
-  const int self = task.index;  // model_.tasks may grow (spawn): never hold a reference across
-  Box& b = box(self);
-  switch (task.pending.op) {
-    case OpKind::spawn: {
-      Task& t = model_.tasks[self];
-      const Pending& p = t.pending;
-      if (model_.tasks.size() >= r_.layout_.max_tasks) {
-        return fail(Failure::misuse, who(t) + at(p) + ": starts more than " +
-                                         std::to_string(r_.layout_.max_tasks) +
-                                         " processes (Options::max_processes)");
-      }
-      Task c;
-      c.index = static_cast<int>(model_.tasks.size());
-      c.parent = t.index;
-      c.name = p.text.empty() ? t.name + "." + std::to_string(t.children + 1) : p.text;
-      c.holds = t.holds;
-      ++t.children;
-      reset_box(box(c.index));
-      b.child_task = c.index;
-      std::string line = t.name + " starts " + c.name;
-      model_.tasks.push_back(std::move(c));
-      note(std::move(line));
-      release(model_.tasks[self]);
-      return true;
+  note(std::move(e.step));
+  for (Reply& r : e.replies) {
+    Task& t = model_.tasks[r.task];
+    Box& b = box(t.box);
+    b.fired = r.fired;
+    b.status = static_cast<std::uint8_t>(r.status);
+    b.answer = r.answer ? 1 : 0;
+    b.exit_code = r.exit_code;
+    b.child_task = r.child_box;
+    b.value_len = 0;
+    if (r.has_value) {
+      if (r.value.size() > r_.layout_.value_bytes) return fail(Failure::misuse, "a value too large for the mailbox");
+      std::memcpy(values(t.box), r.value.data(), r.value.size());
+      b.value_len = static_cast<std::uint32_t>(r.value.size());
     }
-    case OpKind::exit: {
-      Task& t = model_.tasks[self];
-      const Pending& p = t.pending;
-      if (p.code != 0) {
-        std::string why = p.text.empty() ? "" : " (" + p.text + ")";
-        t.state = TaskState::exited;
-        t.exit_code = p.code;
-        return fail(Failure::exit_code, who(t) + " exited with code " + std::to_string(p.code) + why);
-      }
-      for (Task& c : model_.tasks) {
-        if (c.parent == t.index && c.live()) kill_tree(c.index);
-      }
-      t.state = TaskState::exited;  // it did not wait for a reply: it is exiting already
-      t.exit_code = 0;
-      note(t.name + " exits");
-      return true;
+    if (t.pending.op == OpKind::exit) {
+      b.exit_gen.fetch_add(1, std::memory_order_seq_cst);
+      futex_wake(b.exit_gen, INT_MAX);
+      continue;
     }
-    case OpKind::join: {
-      int child = model_.task_of_pid(task.pending.target);
-      b.answer = 1;
-      b.exit_code = child >= 0 ? model_.tasks[child].exit_code : 0;
-      note(task.name + " joins " + (child >= 0 ? model_.tasks[child].name : std::string("?")) +
-           " (exit code " + std::to_string(b.exit_code) + ")");
-      release(model_.tasks[self]);
-      return true;
-    }
-    default:
-      break;
+    b.state.store(kReleased, std::memory_order_seq_cst);
+    if (b.sleeping.load(std::memory_order_seq_cst) != 0) futex_wake(b.state, 1);
   }
-  note("");
-  release(model_.tasks[self]);
-  return true;
-}
-
-bool Runner::Execution::apply(const Transition& tr) {
-  using K = Transition::Kind;
-  Task& t = model_.tasks[tr.task];
-  Box& b = box(t.index);
-  const Pending& p = t.pending;
-  auto chan_of = [&](int ci) -> Chan& { return model_.chans.at(p.cases[ci].channel); };
-  b.fired = static_cast<std::uint32_t>(std::max(tr.case_index, 0));
-  b.status = static_cast<std::uint8_t>(Status::ok);
-  b.value_len = 0;
-  b.answer = 0;
-  switch (tr.kind) {
-    case K::pair: {
-      Task& u = model_.tasks[tr.partner];
-      Box& ub = box(u.index);
-      const Case& sc = p.cases[tr.case_index];
-      std::memmove(values(u.index), values(t.index) + sc.value_off, sc.value_len);
-      ub.fired = static_cast<std::uint32_t>(tr.partner_case);
-      ub.status = static_cast<std::uint8_t>(Status::ok);
-      ub.value_len = sc.value_len;
-      t.last_peer = u.index;
-      u.last_peer = t.index;
-      t.last_file = p.file;
-      t.last_line = p.line;
-      u.last_file = u.pending.file;
-      u.last_line = u.pending.line;
-      release(u);
-      break;
-    }
-    case K::push: {
-      const Case& sc = p.cases[tr.case_index];
-      chan_of(tr.case_index).buffer.emplace_back(values(t.index) + sc.value_off, sc.value_len);
-      break;
-    }
-    case K::pop: {
-      Chan& c = chan_of(tr.case_index);
-      const std::string& v = c.buffer.front();
-      std::memcpy(values(t.index), v.data(), v.size());
-      b.value_len = static_cast<std::uint32_t>(v.size());
-      c.buffer.pop_front();
-      break;
-    }
-    case K::closed: b.status = static_cast<std::uint8_t>(Status::closed); break;
-    case K::close: model_.chans.at(p.channel).closed = true; break;
-    case K::query:
-      if (p.op == OpKind::closed) {
-        b.answer = model_.chans.at(p.channel).closed ? 1 : 0;
-      } else {
-        const Task& child = model_.tasks[model_.task_of_pid(p.target)];
-        b.answer = child.live() ? 1 : 0;
-        b.exit_code = child.exit_code;
-      }
-      break;
-    case K::named: break;
-    case K::fallback:
-    case K::timeout:
-      if (tr.kind == K::timeout) model_.now = std::max(model_.now, p.deadline);
-      if (p.op == OpKind::send || p.op == OpKind::recv) b.status = static_cast<std::uint8_t>(Status::timeout);
-      b.answer = 0;  // join_for: not joined
-      break;
-    case K::kill: kill_tree(model_.task_of_pid(p.target)); break;
-  }
-  note(model_.describe(tr));
-  release(t);
   return true;
 }
 
@@ -517,7 +429,47 @@ void Runner::Execution::note(std::string line) {
   if (out_.recent.size() > kRecentSteps) out_.recent.erase(out_.recent.begin());
 }
 
-// Ends what is left of the tree. The processes are reaped later (Runner::reap): waiting here
+// The transition to take among enabled (size >= 2). The strategy chooses, until some task has
+// been able to move for fairness_bound choice points without being chosen: from then on the
+// schedule is fair (the task that has waited longest moves first). The switch and the fair
+// choices follow from the choices before them, so a replay makes them again by itself: they
+// are not part of the schedule.
+std::size_t Runner::Execution::pick(const std::vector<Transition>& enabled) {
+  starved_.resize(model_.tasks.size(), 0);
+  std::size_t chosen = 0;
+  if (!fair_) {
+    chosen = strategy_.choose(model_, enabled, out_.choices.size());
+    if (chosen >= enabled.size()) chosen = 0;
+    out_.choices.push_back({static_cast<std::uint32_t>(chosen), static_cast<std::uint32_t>(enabled.size())});
+  } else {
+    std::size_t longest = 0;
+    for (std::size_t i = 0; i < enabled.size(); ++i) {
+      auto waited = [&](std::size_t k) {
+        std::size_t w = starved_[enabled[k].task];
+        if (enabled[k].partner >= 0) w = std::max(w, starved_[enabled[k].partner]);
+        return w;
+      };
+      if (waited(i) > waited(longest)) longest = i;
+    }
+    chosen = longest;
+  }
+  const Transition& c = enabled[chosen];
+  for (const Transition& t : enabled) {
+    if (t.task != c.task && t.task != c.partner) ++starved_[t.task];
+  }
+  starved_[c.task] = 0;
+  if (c.partner >= 0) starved_[c.partner] = 0;
+  if (!fair_ && r_.opts_.fairness_bound > 0) {
+    for (std::size_t w : starved_) {
+      if (w >= r_.opts_.fairness_bound) fair_ = true;
+    }
+    if (fair_) note("(from here on the schedule is fair: a process waited " +
+                    std::to_string(r_.opts_.fairness_bound) + " steps to move)");
+  }
+  return chosen;
+}
+
+// Ends what is left of the tree. The processes are reaped later (Trees::finish): waiting here
 // for the kernel to tear each one down would cost more than running the schedule.
 void Runner::Execution::teardown() {
   bool live = false;
@@ -527,14 +479,10 @@ void Runner::Execution::teardown() {
       live = true;
     }
   }
-  if (pgid_ > 0) {
-    if (live || out_.failed()) ::kill(-pgid_, SIGKILL);
-    r_.dying_.push_back(pgid_);
-    // A process that exited through its exit point never writes to its mailbox again, but one
-    // killed where it stood might be between two stores: the mailboxes are reused only once
-    // it is gone.
-    if (live || killed_ || out_.failed()) r_.reap(true);
-  }
+  // A process that exited through its exit point never writes to its mailbox again, but one
+  // killed where it stood might be between two stores: the mailboxes are reused only once
+  // it is gone.
+  r_.trees_.finish(live || out_.failed(), live || killed_ || out_.failed());
   for (Task& t : model_.tasks) {
     if (t.pidfd >= 0) ::close(t.pidfd);
     t.pidfd = -1;
@@ -542,29 +490,21 @@ void Runner::Execution::teardown() {
 }
 
 Outcome Runner::Execution::run(const std::function<void()>& body) {
-  r_.reap(false);
   Header& h = *r_.header_;
   h.fail_state.store(0, std::memory_order_relaxed);
   h.sleeping.store(0, std::memory_order_relaxed);
   reset_box(box(0));
-  if (h.output_fd >= 0) {
-    if (ftruncate(h.output_fd, 0) != 0) {
-      // only the captured output is affected
-    }
-  }
-  std::fflush(nullptr);  // or the tree would print the explorer's buffered output again
-  pid_t pid = fork();
+  Runner& r = r_;
+  pid_t pid = r_.trees_.fork_root([&r, &body] { run_root(r.header_, r.layout_, body); });
   if (pid < 0) {
     fail(Failure::misuse, std::string("fork failed: ") + std::strerror(errno));
     return std::move(out_);
   }
-  if (pid == 0) run_root(r_.header_, r_.layout_, body);
-  root_ = pid;
-  pgid_ = pid;
-  setpgid(pid, pid);
   Task root;
   root.name = "main";
   root.pid = pid;
+  root.box = 0;
+  box_task_[0] = 0;
   model_.tasks.push_back(root);
 
   for (;;) {
@@ -574,12 +514,22 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     bool failed = false;
     for (std::size_t i = 0; i < model_.tasks.size() && !failed; ++i) {
       Task& t = model_.tasks[i];
-      if (t.state == TaskState::parked && model_.invisible(t)) {
-        failed = !run_invisible(t);
-        ran = true;
+      if (t.state != TaskState::parked || !model_.invisible(t)) continue;
+      ran = true;
+      if (t.pending.op == OpKind::spawn) {
+        failed = !spawn(static_cast<int>(i));
+        continue;
+      }
+      const int code = t.pending.op == OpKind::exit ? t.pending.code : 0;
+      const std::string why = t.pending.text;
+      failed = !deliver(model_.apply_invisible(static_cast<int>(i)));
+      if (!failed && code != 0) {
+        const Task& x = model_.tasks[i];
+        failed = !fail(Failure::exit_code, who(x) + " exited with code " + std::to_string(code) +
+                                               (why.empty() ? "" : " (" + why + ")"));
       }
     }
-    if (failed) break;
+    if (failed || out_.failed()) break;
     if (ran) continue;
     std::vector<Transition> enabled = model_.enabled();
     if (enabled.empty()) {
@@ -596,39 +546,32 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     }
     if (out_.steps >= r_.opts_.max_steps) {
       fail(Failure::runaway, "more than " + std::to_string(r_.opts_.max_steps) +
-                                 " transitions (Options::max_steps): a livelock, or a longer "
-                                 "program than the bound allows");
+                                 " transitions (Options::max_steps)" +
+                                 (fair_ ? " although the schedule ran fairly: a livelock, or a "
+                                          "longer program than the bound allows"
+                                        : ": a longer program than the bound allows"));
       break;
     }
-    std::size_t pick = 0;
+    std::size_t chosen = 0;
     if (enabled.size() > 1) {
-      pick = strategy_.choose(model_, enabled, out_.choices.size());
+      chosen = pick(enabled);
       if (!strategy_.error().empty()) {
         fail(Failure::mismatch, strategy_.error());
         break;
       }
-      if (pick >= enabled.size()) pick = 0;
-      out_.choices.push_back({static_cast<std::uint32_t>(pick), static_cast<std::uint32_t>(enabled.size())});
     } else {
       strategy_.forced(model_, enabled[0]);
     }
     if (strategy_.redundant()) break;  // reduction: the rest was explored in another order
-    apply(enabled[pick]);
+    const Transition tr = enabled[chosen];
+    if (!deliver(model_.apply(tr))) break;
   }
   strategy_.end(out_.choices);
   if (out_.failure == Failure::none && !strategy_.error().empty()) {
     fail(Failure::mismatch, strategy_.error());
   }
   teardown();
-  if (out_.failed() && h.output_fd >= 0) {
-    off_t size = lseek(h.output_fd, 0, SEEK_END);
-    if (size > 0) {
-      off_t from = size > static_cast<off_t>(kOutputTail) ? size - static_cast<off_t>(kOutputTail) : 0;
-      out_.output.resize(static_cast<std::size_t>(size - from));
-      ssize_t n = pread(h.output_fd, out_.output.data(), out_.output.size(), from);
-      out_.output.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-    }
-  }
+  if (out_.failed()) out_.output = r_.trees_.output_tail(kOutputTail);
   return std::move(out_);
 }
 
@@ -649,33 +592,10 @@ Runner::Runner(const Options& o) : opts_(o) {
   eventfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (eventfd_ < 0) throw std::system_error(errno, std::generic_category(), "ceramic::sim: eventfd");
   header_->eventfd = eventfd_;
-  output_fd_ = memfd_create("ceramic-sim-output", MFD_CLOEXEC);
-  if (output_fd_ >= 0) fcntl(output_fd_, F_SETFL, O_APPEND);
-  header_->output_fd = output_fd_;
-  prctl(PR_GET_CHILD_SUBREAPER, &saved_subreaper_);
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-}
-
-// The processes of finished trees: the roots are our children, and the rest were re-parented to
-// us (the child subreaper) or will be when their parents go. Only our children in those process
-// groups are waited for, never another child of the calling program. A group is done when
-// waitpid reports no child in it left.
-void Runner::reap(bool block) {
-  for (std::size_t i = 0; i < dying_.size();) {
-    pid_t rc = waitpid(-dying_[i], nullptr, __WALL | (block ? 0 : WNOHANG));
-    if (rc > 0 || (rc < 0 && errno == EINTR)) continue;
-    if (rc == 0) {
-      ++i;
-    } else {
-      dying_.erase(dying_.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  }
+  header_->output_fd = trees_.output_fd();
 }
 
 Runner::~Runner() {
-  reap(true);
-  prctl(PR_SET_CHILD_SUBREAPER, saved_subreaper_);
-  if (output_fd_ >= 0) ::close(output_fd_);
   if (eventfd_ >= 0) ::close(eventfd_);
   munmap(header_, layout_.size());
 }

@@ -13,6 +13,7 @@
 #include "model.hpp"
 #include "schedule.hpp"
 #include "strategy.hpp"
+#include "tree.hpp"
 
 namespace ceramic::sim::detail {
 
@@ -41,14 +42,11 @@ class Runner {
 
  private:
   class Execution;
-  void reap(bool block);
   Options opts_;
-  std::vector<pid_t> dying_;  // process groups of finished trees, not yet all reaped
+  Trees trees_;
   Layout layout_;
   Header* header_ = nullptr;
   int eventfd_ = -1;
-  int output_fd_ = -1;
-  int saved_subreaper_ = 0;
 };
 
 }  // namespace ceramic::sim::detail

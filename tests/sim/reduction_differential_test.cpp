@@ -87,7 +87,7 @@ void joins_and_timeouts(Observed* o) {
   Chan<int> a, noise;
   Proc child("C", [&] { a.recv(); });
   Proc x("X", [&] { a.send(1); });
-  Proc n1("N1", [&] { noise.send(1); });
+  Proc n1("N1", [&] { o->see(4, name(noise.send_for(1, 5ms))); });
   Proc n2("N2", [&] {
     int v = 0;
     o->see(1, name(noise.recv_for(v, 5ms)));
@@ -100,7 +100,8 @@ void joins_and_timeouts(Observed* o) {
 }
 
 // A select offering a send on one channel and a receive on another; the partners give up
-// (timeouts) when the select chose the other case. A third channel carries unrelated traffic.
+// (timeouts) when the select chose the other case, or were too early for it, and then the
+// select gives up too. A third channel carries unrelated traffic.
 void select_send_or_receive(Observed* o) {
   Chan<int> out, in, noise;
   Proc b("B", [&] {
@@ -111,8 +112,9 @@ void select_send_or_receive(Observed* o) {
   Proc n1("N1", [&] { noise.send(1); });
   Proc n2("N2", [&] { noise.recv(); });
   std::size_t fired = ceramic::select(ceramic::on_send(out, 3, [] {}),
-                                      ceramic::on_recv(in, [](std::optional<int>) {}));
-  o->see(3, fired == 0 ? "sent" : "received");
+                                      ceramic::on_recv(in, [](std::optional<int>) {}),
+                                      ceramic::on_timeout(5ms, [] {}));
+  o->see(3, fired == 0 ? "sent" : fired == 1 ? "received" : "neither");
   for (Proc* p : {&b, &c, &n1, &n2}) p->join();
   o->end_schedule();
 }

@@ -122,6 +122,11 @@ class Controller {
   // Proc::kill(sig) and a Proc destroyed while its child runs: ends child. A controller has no
   // clock for grace periods and must keep runs deterministic, so it ends the child at once.
   virtual void kill(pid_t child, int sig) = 0;
+  // A Proc is destroyed (or assigned over) before its child was joined: the child is ended if
+  // it still runs, and reaped. One scheduling point instead of the running(), kill and join
+  // that the destructor does without a controller; a controller tells this ending apart from
+  // an explicit kill (a child left blocked forever here is a leak).
+  virtual void discard(pid_t child) noexcept = 0;
 
  protected:
   ~Controller() = default;

@@ -69,6 +69,14 @@ namespace ceramic::sim {
 //      whole space was covered within `iterations` schedules.
 enum class Strategy { random, pct, dfs };
 
+// When a blocked timed wait (send_for, recv_for, join_for, a select's on_timeout) may time out.
+// any_time: whenever it is blocked, because any partner may be slow (real executions do this;
+//           the default). Deadlines keep their order: a wait does not time out while one with an
+//           earlier deadline is still blocked.
+// when_idle: only when nothing else can happen, earliest deadline first (Go's testing/synctest):
+//           for programs whose timeouts are a fallback that a correct run never takes.
+enum class Timeouts { any_time, when_idle };
+
 struct Options {
   Strategy strategy = Strategy::pct;
   std::size_t iterations = 1000;   // schedules to run (dfs: at most)
@@ -84,11 +92,17 @@ struct Options {
   int progress = -1;               // progress line on stderr: 1 on, 0 off, -1 if it is a terminal
   std::chrono::milliseconds step_timeout{10000};   // longest a process may run between points
   std::size_t max_value_bytes = std::size_t{1} << 20;
-  std::size_t max_processes = 64;
+  std::size_t max_processes = 64;  // processes alive at once (spawns over a schedule are not bounded)
   // dfs: explore one order of independent transitions (no common process, no common channel)
   // instead of all of them (sleep sets). Every deadlock and failing state stays reachable;
   // Result::complete then means every non-equivalent interleaving was run.
   bool partial_order_reduction = true;
+  Timeouts timeouts = Timeouts::any_time;
+  // After this many steps in which some process could have moved and was not chosen, the rest
+  // of the schedule is run fairly (the longest-waiting process first), so that a program that
+  // only finishes under a fair scheduler does finish; a runaway is reported only when a fair
+  // schedule does not finish either. 0: never.
+  std::size_t fairness_bound = 1000;
 };
 
 enum class Failure {
