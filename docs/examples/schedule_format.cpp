@@ -1,4 +1,4 @@
-// Schedules are strings you can read, edit and replay: "cs1" flags ":" then (index, count)
+// Schedules are strings you can read, edit and replay: "cs2" flags ":" then (index, count)
 // pairs, one per real choice.
 #include <ceramic/ceramic.hpp>
 #include <ceramic/sim/sim.hpp>
@@ -38,10 +38,10 @@ std::optional<unsigned> number(std::string_view& s) {
   return v;
 }
 
-// The choices of a schedule, after its "cs1" and flags ("u", "s" number) up to the colon.
+// The choices of a schedule, after its "cs2" and flags ("u", "s" number) up to the colon.
 std::optional<std::vector<Choice>> choices(std::string_view schedule) {
   std::size_t colon = schedule.find(':');
-  if (!schedule.starts_with("cs1") || colon == std::string_view::npos) return std::nullopt;
+  if (!schedule.starts_with("cs2") || colon == std::string_view::npos) return std::nullopt;
   std::string_view s = schedule.substr(colon + 1);
   std::vector<Choice> out;
   while (!s.empty()) {
@@ -87,38 +87,38 @@ void ping_pong() {
 int main() {
   // [doc:edit]
   sim::Result found = sim::explore(seed_race, {.strategy = sim::Strategy::dfs});
-  // found.schedule == "cs1:12": one choice, transition 1 of 2 (A meets B)
+  // found.schedule == "cs2:12": one choice, transition 1 of 2 (A meets B)
   std::vector<Choice> c = *choices(found.schedule);        // {{1, 2}}
 
-  sim::Result other = sim::replay(seed_race, "cs1:02");     // transition 0 of 2: main meets B
+  sim::Result other = sim::replay(seed_race, "cs2:02");     // transition 0 of 2: main meets B
   // other.failed == false: the other interleaving runs cleanly
 
-  sim::Result wrong = sim::replay(seed_race, "cs1:13");     // "3 enabled": not this program
+  sim::Result wrong = sim::replay(seed_race, "cs2:13");     // "3 enabled": not this program
   // wrong.failure == sim::Failure::mismatch, and wrong.report says where it diverged
   // [/doc:edit]
-  expect(found.schedule == "cs1:12", "dfs finds cs1:12");
+  expect(found.schedule == "cs2:12", "dfs finds cs2:12");
   expect(c.size() == 1 && c[0].index == 1 && c[0].count == 2, "one choice, 1 of 2");
   expect(!other.failed, "the other choice runs cleanly");
   expect(wrong.failed && wrong.failure == sim::Failure::mismatch, "a wrong count is a mismatch");
-  std::printf("cs1:13 -> %s", wrong.report.c_str());
+  std::printf("cs2:13 -> %s", wrong.report.c_str());
 
   // [doc:flags]
   sim::Result u = sim::explore(needs_its_buffer, {.force_unbuffered = true});
-  // u.failure == deadlock, u.schedule == "cs1u:": buffers were off, and no choice was needed
+  // u.failure == deadlock, u.schedule == "cs2u:": buffers were off, and no choice was needed
 
   sim::Result loop = sim::explore(ping_pong, {.strategy = sim::Strategy::dfs, .max_steps = 100});
-  // loop.failure == runaway, loop.schedule == "cs1s{100}:": its replay stops at step 100 too
+  // loop.failure == runaway, loop.schedule == "cs2s{100}:": its replay stops at step 100 too
   // [/doc:flags]
   expect(u.failed && u.failure == sim::Failure::deadlock, "without its buffer it deadlocks");
-  expect(u.schedule == "cs1u:", "the u flag records force_unbuffered");
+  expect(u.schedule == "cs2u:", "the u flag records force_unbuffered");
   expect(loop.failed && loop.failure == sim::Failure::runaway, "a runaway");
   std::printf("runaway: %s\n", loop.schedule.c_str());
-  expect(loop.schedule.starts_with("cs1s{100}:"), "the s flag records the step bound");
+  expect(loop.schedule.starts_with("cs2s{100}:"), "the s flag records the step bound");
   sim::Result loop_again = sim::replay(ping_pong, loop.schedule);
   expect(loop_again.failure == sim::Failure::runaway && loop_again.steps == loop.steps,
          "the runaway replays to the same step");
   std::printf("%s\n%s\n%s\n", found.schedule.c_str(), u.schedule.c_str(), loop.schedule.c_str());
-  auto big = choices("cs1:{70}{71}");
+  auto big = choices("cs2:{70}{71}");
   expect(big && big->size() == 1 && (*big)[0].index == 70, "braces for numbers above 61");
   return 0;
 }

@@ -26,14 +26,14 @@ void seed_race() {
 int main() {
   // [doc:explore]
   sim::Result all = sim::explore(seed_race, {.strategy = sim::Strategy::dfs});
-  // all.failed == true, all.schedule == "cs1:12": one choice, transition 1 of 2
+  // all.failed == true, all.schedule == "cs2:12": one choice, transition 1 of 2
 
-  sim::Result good = sim::replay(seed_race, "cs1:02");   // main meets B first
-  sim::Result bad = sim::replay(seed_race, "cs1:12");    // A meets B first
+  sim::Result good = sim::replay(seed_race, "cs2:02");   // main meets B first
+  sim::Result bad = sim::replay(seed_race, "cs2:12");    // A meets B first
   std::printf("%s", bad.report.c_str());
   // [/doc:explore]
   expect(all.failed && all.failure == sim::Failure::deadlock, "dfs finds the deadlock");
-  expect(all.schedule == "cs1:12", "the deadlocking schedule is cs1:12");
+  expect(all.schedule == "cs2:12", "the deadlocking schedule is cs2:12");
   expect(!good.failed, "main meeting B first completes");
   expect(bad.failed && bad.failure == sim::Failure::deadlock, "A meeting B first deadlocks");
   return 0;

@@ -15,5 +15,5 @@ TEST(SeedRace, NeverDeadlocks) {
   CERAMIC_EXPECT_NO_SIM_FAILURE(ceramic::sim::explore(seed_race));
 }
 // fails with the detector's report and:
-//   CERAMIC_SIM_REPLAY='cs1:12' ./tests --gtest_filter=SeedRace.NeverDeadlocks
+//   CERAMIC_SIM_REPLAY='cs2:12' ./tests --gtest_filter=SeedRace.NeverDeadlocks
 // [/doc:readme]

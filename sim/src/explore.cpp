@@ -155,12 +155,21 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
   return found;
 }
 
-Result to_result(const Found& f, bool unbuffered, std::size_t schedules) {
+Schedule schedule_of(const Options& opts, std::vector<Choice> choices) {
+  Schedule s;
+  s.unbuffered = opts.force_unbuffered;
+  s.choices = std::move(choices);
+  s.idle_timeouts = opts.timeouts == Timeouts::when_idle;
+  s.fairness = static_cast<std::uint32_t>(std::min<std::size_t>(opts.fairness_bound, UINT32_MAX));
+  return s;
+}
+
+Result to_result(const Found& f, const Options& opts, std::size_t schedules) {
   Result r;
   r.schedules = schedules;
   if (!f.failed) return r;
   const Outcome& o = f.outcome;
-  Schedule s{unbuffered, o.choices};
+  Schedule s = schedule_of(opts, o.choices);
   // A runaway stopped at the step bound: the schedule carries it so that replay stops there too.
   if (o.failure == Failure::runaway) s.step_limit = static_cast<std::uint32_t>(std::min<std::size_t>(o.steps, UINT32_MAX));
   r.failed = true;
@@ -202,7 +211,7 @@ std::string serialize(const Found& f, bool complete) {
   put_str(out, std::to_string(f.iteration));
   put_str(out, std::to_string(static_cast<int>(o.failure)));
   put_str(out, o.message);
-  put_str(out, encode(Schedule{false, o.choices}));
+  put_str(out, encode(Schedule{false, o.choices, 0}));
   put_str(out, std::to_string(o.steps));
   std::string recent;
   for (const auto& l : o.recent) recent += l + '\n';
@@ -317,7 +326,7 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
   std::size_t done = shared->done.load();
   progress.finish(done, best.failed);
   munmap(shared, sizeof(Shared));
-  return to_result(best, o.force_unbuffered, done);
+  return to_result(best, o, done);
 }
 
 }  // namespace
@@ -336,6 +345,8 @@ Result replay(std::function<void()> body, std::string_view schedule) {
   }
   Options o;
   o.force_unbuffered = s->unbuffered;
+  o.timeouts = s->idle_timeouts ? Timeouts::when_idle : Timeouts::any_time;
+  o.fairness_bound = s->fairness;
   if (s->step_limit != 0) o.max_steps = s->step_limit;
   auto start = std::chrono::steady_clock::now();
   detail::Runner runner(o);
@@ -344,7 +355,7 @@ Result replay(std::function<void()> body, std::string_view schedule) {
   detail::Found f;
   f.outcome = runner.run(body, *strategy, s->unbuffered);
   f.failed = f.outcome.failed();
-  r = detail::to_result(f, s->unbuffered, 1);
+  r = detail::to_result(f, o, 1);
   if (r.failure == Failure::mismatch) {
     // The choices taken before the program left the schedule replay nothing useful: report
     // the schedule that was given, and no replay line.
@@ -393,7 +404,7 @@ Result explore(std::function<void()> body, Options o) {
     bool complete = false;
     detail::Found f = detail::run_worker(body, o, 0, 1, shared, &progress, &complete);
     progress.finish(shared.done.load(), f.failed);
-    r = detail::to_result(f, o.force_unbuffered, shared.done.load());
+    r = detail::to_result(f, o, shared.done.load());
     r.complete = complete;
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -97,9 +97,17 @@ std::string apply(std::string_view key, std::string_view v, Options& o) {
   } else if (key == "max_processes") {
     if (!number(v, 1'000'000, &n) || n == 0) return "is a number of processes, at least 1";
     o.max_processes = n;
+  } else if (key == "timeouts") {
+    if (v == "any" || v == "any_time") o.timeouts = Timeouts::any_time;
+    else if (v == "idle" || v == "when_idle") o.timeouts = Timeouts::when_idle;
+    else return "is any (a blocked timed wait may time out at any point) or idle (only when nothing else can happen)";
+  } else if (key == "fairness") {
+    if (!number(v, UINT32_MAX, &n)) return "is a number of steps (0: never switch to a fair schedule)";
+    o.fairness_bound = n;
   } else {
     return "is not an option (strategy, iterations, seed, depth, unbuffered, max_steps, time, "
-           "shard, workers, progress, step_timeout, max_value_bytes, max_processes, reduction)";
+           "shard, workers, progress, step_timeout, max_value_bytes, max_processes, reduction, "
+           "timeouts, fairness)";
   }
   return {};
 }

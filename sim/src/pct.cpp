@@ -9,9 +9,16 @@
 // program with n tasks and k steps, a bug of depth d (d ordering constraints between
 // operations) is found with probability at least 1/(n k^(d-1)) per schedule.
 //
-// One departure from the paper: a task that takes a default case (or a zero timeout) is
-// polling, so it drops to the lowest priority, or a polling loop would starve the task it
-// waits for until the schedule runs away (Shuttle treats yield the same way).
+// Departures from the paper:
+//   - A task that takes a default case (or a zero timeout) is polling, so it drops to the
+//     lowest priority, or a polling loop would starve the task it waits for until the schedule
+//     runs away (Shuttle treats yield the same way).
+//   - Which of the chosen task's enabled transitions runs (which ready select case, which
+//     partner, a default or a meeting) is drawn uniformly: PCT orders tasks, and a bug that
+//     needs the second of two ready cases must not depend on the canonical order.
+//   - Time is a task of its own: timeouts rank with the clock's priority, drawn like a task's
+//     and moved by change points too, so that some schedules let timeouts fire as early as the
+//     model allows and others as late.
 #include <algorithm>
 #include <random>
 
@@ -37,46 +44,59 @@ class Pct final : public Scheduler {
   std::size_t choose(const Model&, const std::vector<Transition>& enabled,
                      std::size_t choice) override {
     for (const Transition& t : enabled) {
-      prio(t.task);
+      prio(ranker(t));
       if (t.partner >= 0) prio(t.partner);
     }
     std::size_t best = pick_best(enabled);
     // Change points: the task about to run drops below every initial priority.
     for (std::size_t i = 0; i < change_points_.size(); ++i) {
       if (change_points_[i] == choice) {
-        priority_[enabled[best].task] = static_cast<double>(depth_ - 1 - static_cast<int>(i)) - 1.0;
+        slot(ranker(enabled[best])) = static_cast<double>(depth_ - 1 - static_cast<int>(i)) - 1.0;
         best = pick_best(enabled);
       }
     }
     const Transition& t = enabled[best];
-    if (t.kind == Transition::Kind::fallback) priority_[t.task] = --lowest_ - depth_;
+    if (t.kind == Transition::Kind::fallback) slot(t.task) = --lowest_ - depth_;
     return best;
   }
 
   void end(const std::vector<Choice>& choices) override { k_ = std::max(k_, choices.size()); }
 
  private:
-  double prio(int task) {
-    if (task >= static_cast<int>(priority_.size())) priority_.resize(task + 1, kUnset);
-    if (priority_[task] == kUnset) {
-      priority_[task] = depth_ + std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    }
-    return priority_[task];
+  // The clock ranks timeouts; index 0 of priority_ is the clock, task i is at i + 1.
+  static int ranker(const Transition& t) {
+    return t.kind == Transition::Kind::timeout ? -1 : t.task;
   }
+  double& slot(int task) {
+    std::size_t i = static_cast<std::size_t>(task + 1);
+    if (i >= priority_.size()) priority_.resize(i + 1, kUnset);
+    return priority_[i];
+  }
+  double prio(int task) {
+    double& p = slot(task);
+    if (p == kUnset) p = depth_ + std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    return p;
+  }
+  // The highest-ranked transition: by the higher priority of its two tasks, then the lower;
+  // among the transitions of that same top task (or clock), one drawn uniformly.
   std::size_t pick_best(const std::vector<Transition>& enabled) {
-    std::size_t best = 0;
-    double best_hi = -1e300, best_lo = -1e300;
-    for (std::size_t i = 0; i < enabled.size(); ++i) {
-      double a = prio(enabled[i].task);
-      double b = enabled[i].partner >= 0 ? prio(enabled[i].partner) : -1e300;
-      double hi = std::max(a, b), lo = std::min(a, b);
-      if (hi > best_hi || (hi == best_hi && lo > best_lo)) {
-        best = i;
+    double best_hi = -1e300;
+    int top = 0;
+    for (const Transition& t : enabled) {
+      double a = prio(ranker(t));
+      double b = t.partner >= 0 ? prio(t.partner) : -1e300;
+      double hi = std::max(a, b);
+      if (hi > best_hi) {
         best_hi = hi;
-        best_lo = lo;
+        top = a >= b ? ranker(t) : t.partner;
       }
     }
-    return best;
+    std::vector<std::size_t> mine;
+    for (std::size_t i = 0; i < enabled.size(); ++i) {
+      const Transition& t = enabled[i];
+      if (ranker(t) == top || t.partner == top) mine.push_back(i);
+    }
+    return mine[std::uniform_int_distribution<std::size_t>(0, mine.size() - 1)(rng_)];
   }
 
   static constexpr double kUnset = -1e308;

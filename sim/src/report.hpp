@@ -30,7 +30,7 @@ DeadlockText deadlock_report(const Model&);
 std::string failure_report(const Outcome&, const std::string& schedule, const std::string& replay,
                            std::size_t iteration);
 
-// "CERAMIC_SIM_REPLAY='cs1:...' /path/to/binary" and the call, for this process.
+// "CERAMIC_SIM_REPLAY='cs2:...' /path/to/binary" and the call, for this process.
 std::string replay_line(const std::string& schedule);
 
 }  // namespace ceramic::sim::detail

@@ -70,8 +70,13 @@ bool get(std::string_view s, std::size_t* pos, std::uint32_t* v, std::string* er
 }  // namespace
 
 std::string encode(const Schedule& s) {
-  std::string out = "cs1";
+  std::string out = "cs2";
   if (s.unbuffered) out += 'u';
+  if (s.idle_timeouts) out += 'i';
+  if (s.fairness != kDefaultFairness) {
+    out += 'f';
+    put(out, s.fairness);
+  }
   if (s.step_limit != 0) {
     out += 's';
     put(out, s.step_limit);
@@ -95,7 +100,7 @@ std::optional<Schedule> decode(std::string_view s, std::string* error) {
     s.remove_suffix(1);
   }
   if (s.substr(0, 2) != "cs") {
-    *error = "not a ceramic schedule (it starts with \"cs\", e.g. cs1:0213)";
+    *error = "not a ceramic schedule (it starts with \"cs\", e.g. cs2:0213)";
     return std::nullopt;
   }
   std::size_t colon = s.find(':');
@@ -110,9 +115,14 @@ std::optional<Schedule> decode(std::string_view s, std::string* error) {
     *error = "no version number after \"cs\"";
     return std::nullopt;
   }
-  if (head.substr(0, v) != "1") {
+  if (head.substr(0, v) == "1") {
+    *error = "schedule version 1 was made by an earlier model of the program (before lazy "
+             "arrival and timeouts at any time) and means other steps today: explore again";
+    return std::nullopt;
+  }
+  if (head.substr(0, v) != "2") {
     *error = "schedule version " + std::string(head.substr(0, v)) +
-             " is not supported (this ceramic reads version 1)";
+             " is not supported (this ceramic reads version 2)";
     return std::nullopt;
   }
   Schedule out;
@@ -122,17 +132,30 @@ std::optional<Schedule> decode(std::string_view s, std::string* error) {
     out.unbuffered = true;
     ++f;
   }
+  if (f < flags.size() && flags[f] == 'i') {
+    out.idle_timeouts = true;
+    ++f;
+  }
+  if (f < flags.size() && flags[f] == 'f') {
+    ++f;
+    std::size_t at = f;
+    if (!get(flags, &at, &out.fairness, error, UINT32_MAX)) {
+      *error = "bad fairness bound after 'f' in the flags (a number, e.g. cs2f{500}:)";
+      return std::nullopt;
+    }
+    f = at;
+  }
   if (f < flags.size() && flags[f] == 's') {
     ++f;
     std::size_t at = f;
     if (!get(flags, &at, &out.step_limit, error, UINT32_MAX) || out.step_limit == 0) {
-      *error = "bad step bound after 's' in the flags (a number of at least 1, e.g. cs1s{500}:)";
+      *error = "bad step bound after 's' in the flags (a number of at least 1, e.g. cs2s{500}:)";
       return std::nullopt;
     }
     f = at;
   }
   if (f < flags.size()) {
-    *error = std::string("unknown flag '") + flags[f] + "' (flags are u, then s<number>)";
+    *error = std::string("unknown flag '") + flags[f] + "' (flags are u, i, f<number>, s<number>, in that order)";
     return std::nullopt;
   }
   std::size_t pos = colon + 1;

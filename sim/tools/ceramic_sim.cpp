@@ -5,7 +5,7 @@
 //
 //   ceramic-sim --strategy dfs --iterations 100000 -- ./tests --gtest_filter='SeedRace.*'
 //   ceramic-sim --shard 3/8 --workers 2 --time 10m -- ./tests      (machine 3 of 8 in CI)
-//   ceramic-sim --replay 'cs1:12' -- ./tests --gtest_filter=SeedRace.NeverDeadlocks
+//   ceramic-sim --replay 'cs2:12' -- ./tests --gtest_filter=SeedRace.NeverDeadlocks
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>

@@ -218,7 +218,7 @@ TEST(Determinism, TheFailingScheduleOutputIsCaptured) {
 
 TEST(Determinism, AReplayOfAPassingScheduleDoesNotFail) {
   // dfs takes choice 0 first: main receives A's value first, which check_bug accepts.
-  sim::Result r = sim::replay(check_bug, "cs1:02");
+  sim::Result r = sim::replay(check_bug, "cs2:02");
   EXPECT_FALSE(r.failed) << r.report;
   EXPECT_EQ(r.failure, sim::Failure::none);
   EXPECT_EQ(r.schedules, 1u);

@@ -208,7 +208,7 @@ TEST(Dfs, FindsABugInExactlyOneBranchAtItsPlaceInDepthFirstOrder) {
   EXPECT_TRUE(contains(r.report, "the order 3,1,2")) << r.report;
   EXPECT_EQ(r.iteration, 4u);
   EXPECT_EQ(r.schedules, 5u);
-  EXPECT_EQ(r.schedule, "cs1:2302");
+  EXPECT_EQ(r.schedule, "cs2:2302");
   EXPECT_FALSE(r.complete);
   sim::Result again = sim::replay(body, r.schedule);
   CERAMIC_EXPECT_SAME_FAILURE(r, again);
@@ -227,7 +227,7 @@ TEST(Dfs, TheSeedRaceIsTheSecondOfTwoSchedules) {
   ASSERT_TRUE(r.failed);
   EXPECT_EQ(r.failure, sim::Failure::deadlock);
   EXPECT_EQ(r.iteration, 1u);
-  EXPECT_EQ(r.schedule, "cs1:12");
+  EXPECT_EQ(r.schedule, "cs2:12");
 }
 
 TEST(Dfs, ANonDeterministicProgramIsReportedAsAMismatch) {

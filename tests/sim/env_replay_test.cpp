@@ -78,7 +78,7 @@ TEST(EnvReplay, TheReplayLineOfAReportWorksAsQuoted) {
 TEST(EnvReplay, APassingScheduleInTheEnvironmentRunsOnceCleanly) {
   sim::Result r;
   {
-    ReplayEnv env("cs1:02");  // main meets B: the seed race does not deadlock
+    ReplayEnv env("cs2:02");  // main meets B: the seed race does not deadlock
     r = sim::explore(seed_race, quick(sim::Strategy::pct, 100));
   }
   EXPECT_FALSE(r.failed) << r.report;
@@ -86,7 +86,7 @@ TEST(EnvReplay, APassingScheduleInTheEnvironmentRunsOnceCleanly) {
 }
 
 TEST(EnvReplay, AMalformedScheduleInTheEnvironmentIsAMismatch) {
-  for (const char* bad : {"garbage", "cs9:00", "cs1:{99", "cs1:21"}) {
+  for (const char* bad : {"garbage", "cs9:00", "cs2:{99", "cs2:21"}) {
     sim::Result r;
     {
       ReplayEnv env(bad);
@@ -102,7 +102,7 @@ TEST(EnvReplay, AMalformedScheduleInTheEnvironmentIsAMismatch) {
 TEST(EnvReplay, AScheduleTheProgramDoesNotFollowIsAMismatch) {
   sim::Result r;
   {
-    ReplayEnv env("cs1:0213");  // the seed race's first choice has 2 transitions, then none
+    ReplayEnv env("cs2:0213");  // the seed race's first choice has 2 transitions, then none
     r = sim::explore(seed_race, quick(sim::Strategy::pct, 100));
   }
   EXPECT_TRUE(r.failed);
@@ -118,13 +118,13 @@ TEST(EnvReplay, AnEmptyVariableExploresAsUsual) {
   }
   EXPECT_TRUE(r.failed);
   EXPECT_EQ(r.schedules, 2u);
-  EXPECT_EQ(r.schedule, "cs1:12");
+  EXPECT_EQ(r.schedule, "cs2:12");
 }
 
 TEST(EnvReplay, TheVariableIsReadAtEachCall) {
   sim::Result replayed, explored;
   {
-    ReplayEnv env("cs1:12");
+    ReplayEnv env("cs2:12");
     replayed = sim::explore(seed_race, quick(sim::Strategy::dfs, 100));
   }
   explored = sim::explore(seed_race, quick(sim::Strategy::random, 64, 1));

@@ -312,7 +312,7 @@ TEST(Shards, DfsRunsOnlyInShardZero) {
   o.shard_index = 0;
   sim::Result r0 = sim::explore(seed_race, o);
   EXPECT_TRUE(r0.failed);
-  EXPECT_EQ(r0.schedule, "cs1:12");
+  EXPECT_EQ(r0.schedule, "cs2:12");
 }
 
 TEST(Shards, InvalidShardOptionsThrowInvalidArgument) {

@@ -365,13 +365,13 @@ TEST(ForceUnbuffered, AProgramRelyingOnItsBufferDeadlocksWithoutIt) {
     sim::Result r = sim::explore(relies_on_its_buffer, o);
     ASSERT_TRUE(r.failed);
     EXPECT_EQ(r.failure, sim::Failure::deadlock) << r.report;
-    EXPECT_EQ(r.schedule.rfind("cs1u:", 0), 0u) << r.schedule;
+    EXPECT_EQ(r.schedule.rfind("cs2u:", 0), 0u) << r.schedule;
     EXPECT_EQ(r.iteration, 0u);
     // The flag travels with the schedule: replay runs the channel unbuffered again.
     sim::Result again = sim::replay(relies_on_its_buffer, r.schedule);
     CERAMIC_EXPECT_SAME_FAILURE(r, again);
     // Without the flag the same (empty) choice list runs cleanly.
-    sim::Result buffered = sim::replay(relies_on_its_buffer, "cs1:");
+    sim::Result buffered = sim::replay(relies_on_its_buffer, "cs2:");
     EXPECT_FALSE(buffered.failed) << buffered.report;
   }
 }

@@ -199,7 +199,7 @@ TEST(SimTool, RejectsBadOptionsBeforeRunningAnything) {
 }
 
 TEST(SimTool, ReplayDoesNotMixWithExplorationOptions) {
-  Ran r = run({CERAMIC_SIM_TOOL, "--replay", "cs1:12", "--seed", "1", "--", "/usr/bin/env"});
+  Ran r = run({CERAMIC_SIM_TOOL, "--replay", "cs2:12", "--seed", "1", "--", "/usr/bin/env"});
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_TRUE(contains(r.out, "--replay runs one schedule")) << r.out;
 }

@@ -17,7 +17,7 @@
 // macro's argument the macro's line, and the report's source lines would all be that one.
 //
 // On failure the test's message holds the report and a line such as
-//   CERAMIC_SIM_REPLAY='cs1:12' ./tests --gtest_filter=Pipeline.NeverDeadlocks
+//   CERAMIC_SIM_REPLAY='cs2:12' ./tests --gtest_filter=Pipeline.NeverDeadlocks
 // which re-runs exactly the failing schedule (explore() replays it instead of exploring).
 //
 // Including this header also makes GoogleTest assertions that fail inside the simulated body

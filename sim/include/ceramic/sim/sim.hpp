@@ -162,6 +162,7 @@ inline constexpr const char* kOptionsEnv = "CERAMIC_SIM_OPTIONS";
 //   strategy=random|pct|dfs   iterations=N   seed=N   depth=N (pct_depth)   unbuffered=0|1
 //   max_steps=N   time=DURATION (time_budget)   shard=I/N   workers=N   progress=0|1|auto
 //   step_timeout=DURATION   max_value_bytes=N   max_processes=N   reduction=0|1
+//   timeouts=any|idle   fairness=N
 // DURATION is a number with a unit: ms, s, m or h (e.g. 500ms, 90s, 10m). Returns false and
 // sets *error (naming the field and what is wrong) on the first bad pair; *options is then
 // left unchanged.
