@@ -546,10 +546,11 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     }
     if (out_.steps >= r_.opts_.max_steps) {
       fail(Failure::runaway, "more than " + std::to_string(r_.opts_.max_steps) +
-                                 " transitions (Options::max_steps)" +
-                                 (fair_ ? " although the schedule ran fairly: a livelock, or a "
-                                          "longer program than the bound allows"
-                                        : ": a longer program than the bound allows"));
+                                 " transitions (Options::max_steps) although the schedule ran "
+                                 "fairly: a livelock, or a longer program than the bound allows" +
+                                 (r_.opts_.fairness_bound == 0
+                                      ? std::string(" (fairness is off: Options::fairness_bound = 0)")
+                                      : std::string()));
       break;
     }
     std::size_t chosen = 0;
