@@ -432,6 +432,17 @@ std::string Model::check_invariants() const {
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     if (tasks[i].index != static_cast<int>(i)) return "task index out of order";
     if (tasks[i].parent >= static_cast<int>(i)) return "a task older than its parent";
+    const Task& t = tasks[i];
+    if (t.state == TaskState::parked && t.pending.op == OpKind::none) return t.name + " parked at nothing";
+    if (t.state == TaskState::parked && (t.pending.op == OpKind::send || t.pending.op == OpKind::recv) &&
+        t.pending.cases.size() != 1) {
+      return t.name + ": a send or receive with " + std::to_string(t.pending.cases.size()) + " cases";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (t.live() && tasks[j].live() && t.box >= 0 && t.box == tasks[j].box) {
+        return t.name + " and " + tasks[j].name + " share a mailbox";
+      }
+    }
   }
   for (const auto& [id, c] : chans) {
     if (c.id != id) return "channel keyed by the wrong id";
