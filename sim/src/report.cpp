@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "ceramic/detector/analysis.hpp"
@@ -30,17 +31,26 @@ std::string program_path() {
 
 }  // namespace
 
+// Processes are named in reports by their creation order (task index + 1), never by their OS
+// pid: a replay prints the same report every time.
 detector::Snapshot snapshot_of(const Model& m) {
+  auto pid_of = [](int task) { return static_cast<pid_t>(task + 1); };
+  // Channels likewise by their label (creation order), not their per-run random id.
+  auto chan_of = [&m](std::uint64_t id) -> std::uint64_t {
+    const Chan* c = m.find(id);
+    std::uint64_t h = c ? std::hash<std::string>{}(c->label) : id;
+    return h == 0 ? 1 : h;
+  };
   detector::Snapshot s;
-  s.root_pid = m.tasks.empty() ? 0 : m.tasks[0].pid;
+  s.root_pid = pid_of(0);
   s.taken_ns = m.now;
   for (const Task& t : m.tasks) {
     detector::ThreadInfo ti;
-    ti.pid = ti.tid = t.pid;
-    ti.ppid = t.parent >= 0 ? m.tasks[t.parent].pid : getpid();
+    ti.pid = ti.tid = pid_of(t.index);
+    ti.ppid = t.parent >= 0 ? pid_of(t.parent) : 0;
     ti.name = t.name;
     ti.since_ns = m.now;
-    if (t.last_peer >= 0) ti.last_peer = m.tasks[t.last_peer].pid;
+    if (t.last_peer >= 0) ti.last_peer = pid_of(t.last_peer);
     ti.last_file = t.last_file;
     ti.last_line = t.last_line;
     if (t.state == TaskState::parked) {
@@ -51,10 +61,10 @@ detector::Snapshot snapshot_of(const Model& m) {
       ti.file = p.file;
       ti.line = p.line;
       for (const Case& c : p.cases) {
-        if (c.kind == CaseKind::send) ti.waits.push_back({c.channel, trace::WaitOp::send});
-        if (c.kind == CaseKind::recv) ti.waits.push_back({c.channel, trace::WaitOp::recv});
+        if (c.kind == CaseKind::send) ti.waits.push_back({chan_of(c.channel), trace::WaitOp::send});
+        if (c.kind == CaseKind::recv) ti.waits.push_back({chan_of(c.channel), trace::WaitOp::recv});
       }
-      if (p.op == OpKind::join) ti.join_pid = p.target;
+      if (p.op == OpKind::join) ti.join_pid = pid_of(m.task_of_pid(p.target));
       if (p.op == OpKind::close || p.op == OpKind::closed) {
         ti.state = trace::ThreadState::running;  // never blocked: only listed
       }
@@ -63,22 +73,22 @@ detector::Snapshot snapshot_of(const Model& m) {
     } else {
       ti.state = trace::ThreadState::exited;
       ti.exit_code = t.exit_code;
-      if (t.state == TaskState::killed) s.dead.push_back(t.pid);
+      if (t.state == TaskState::killed || t.state == TaskState::ended) s.dead.push_back(pid_of(t.index));
     }
     s.threads.push_back(std::move(ti));
   }
   for (const auto& [id, c] : m.chans) {
     detector::ChannelInfo ci;
-    ci.id = id;
+    ci.id = chan_of(id);
     ci.capacity = static_cast<std::uint32_t>(c.capacity);
-    ci.creator_pid = c.creator >= 0 ? m.tasks[c.creator].pid : 0;
+    ci.creator_pid = c.creator >= 0 ? pid_of(c.creator) : 0;
     ci.file = c.file;
     ci.line = c.line;
     ci.name = c.name.empty() ? c.label : c.name;
     ci.closed = c.closed;
     for (const Task& t : m.tasks) {
       if (!t.holds.count(id)) continue;
-      (t.live() ? ci.holders : ci.former).push_back(t.pid);
+      (t.live() ? ci.holders : ci.former).push_back(pid_of(t.index));
     }
     s.channels.push_back(std::move(ci));
   }
@@ -104,7 +114,7 @@ DeadlockText deadlock_report(const Model& m) {
     // even where the detector's live rules (which must not guess) cannot prove it.
     for (const Task& t : m.tasks) {
       if (t.state != TaskState::parked) continue;
-      d.text += "  " + t.name + " (pid " + std::to_string(t.pid) + ") blocked at " + t.pending.file +
+      d.text += "  " + t.name + " blocked at " + t.pending.file +
                 ":" + std::to_string(t.pending.line) + "\n";
     }
   }

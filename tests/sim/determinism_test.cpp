@@ -225,3 +225,18 @@ TEST(Determinism, AReplayOfAPassingScheduleDoesNotFail) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SimDeterminism, AReplayPrintsTheSameReportEveryTime) {
+  namespace sim = ceramic::sim;
+  sim::Result r = sim::explore(ceramic::simtest::seed_race, ceramic::simtest::quick(sim::Strategy::pct, 1000));
+  ASSERT_TRUE(r.failed);
+  sim::Result a = sim::replay(ceramic::simtest::seed_race, r.schedule);
+  sim::Result b = sim::replay(ceramic::simtest::seed_race, r.schedule);
+  EXPECT_EQ(a.report, b.report);   // processes by creation order, never by OS pid
+  EXPECT_EQ(a.dot, b.dot);
+  EXPECT_NE(a.report.find("main (pid 1)"), std::string::npos) << a.report;
+}
+
+}  // namespace
