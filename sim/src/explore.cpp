@@ -36,6 +36,7 @@ const char* to_string(Failure f) noexcept {
     case Failure::stalled: return "stalled";
     case Failure::misuse: return "misuse";
     case Failure::mismatch: return "schedule mismatch";
+    case Failure::leak: return "leak";
   }
   return "unknown";
 }

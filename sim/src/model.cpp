@@ -137,7 +137,8 @@ std::vector<Transition> Model::enabled() const {
       }
       case OpKind::exit:
         // Visible only while the parent watches (invisible() says when): exiting, or not yet.
-        if (!invisible(t)) out.push_back({K::exit, t.index, 0});
+        // The root's exit is the explorer's to settle (root_exiting).
+        if (t.parent >= 0 && !invisible(t)) out.push_back({K::exit, t.index, 0});
         break;
       default: break;
     }
@@ -166,12 +167,33 @@ std::vector<Transition> Model::enabled() const {
   return out;
 }
 
+bool Model::waits_forever_unless_served(const Task& t) const {
+  if (t.state != TaskState::parked || t.pending.timed || t.pending.poll) return false;
+  switch (t.pending.op) {
+    case OpKind::send:
+    case OpKind::recv:
+    case OpKind::select: return true;
+    case OpKind::join: {
+      int child = task_of_pid(t.pending.target);
+      return child >= 0 && tasks[child].live();
+    }
+    default: return false;
+  }
+}
+
+bool Model::root_exiting() const {
+  if (tasks.empty() || tasks[0].state != TaskState::parked || tasks[0].pending.op != OpKind::exit) {
+    return false;
+  }
+  return std::any_of(tasks.begin() + 1, tasks.end(), [](const Task& t) { return t.live(); });
+}
+
 bool Model::invisible(const Task& t) const {
   switch (t.pending.op) {
     case OpKind::spawn:
     case OpKind::sync: return true;
     case OpKind::exit: {
-      if (t.parent < 0) return true;
+      if (t.parent < 0) return !root_exiting();
       const Task& parent = tasks[t.parent];
       if (parent.state != TaskState::parked) return true;
       const Pending& pp = parent.pending;

@@ -183,6 +183,14 @@ struct Model {
   // exit (unless its parent watches it), sync, and a join whose child is gone.
   bool invisible(const Task& t) const;
 
+  // Whether t waits without a deadline in an operation that only a partner can end (send,
+  // receive, select without default or timeout, join without timeout): if nothing serves it,
+  // it waits forever (a leak when the program goes on without it).
+  bool waits_forever_unless_served(const Task& t) const;
+  // Task 0 has returned from the body and waits to exit while other tasks still live. Its
+  // exit is not a transition: the explorer lets the others run on first (see run.cpp).
+  bool root_exiting() const;
+
   // Carries out tr, which must be enabled now: updates the channels and tasks, and says which
   // tasks to release with what reply. Parked tasks it releases become running.
   Effects apply(const Transition& tr);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -41,6 +42,13 @@ detector::Snapshot snapshot_of(const Model& m) {
     std::uint64_t h = c ? std::hash<std::string>{}(c->label) : id;
     return h == 0 ? 1 : h;
   };
+  // A parked task that some enabled transition moves (a partner parked at the other end of its
+  // channel that it has not met yet: arrival is lazy) is not blocked: it can act.
+  std::vector<bool> movable(m.tasks.size(), false);
+  for (const Transition& tr : m.enabled()) {
+    movable[tr.task] = true;
+    if (tr.partner >= 0) movable[tr.partner] = true;
+  }
   detector::Snapshot s;
   s.root_pid = pid_of(0);
   s.taken_ns = m.now;
@@ -65,8 +73,8 @@ detector::Snapshot snapshot_of(const Model& m) {
         if (c.kind == CaseKind::recv) ti.waits.push_back({chan_of(c.channel), trace::WaitOp::recv});
       }
       if (p.op == OpKind::join) ti.join_pid = pid_of(m.task_of_pid(p.target));
-      if (p.op == OpKind::close || p.op == OpKind::closed) {
-        ti.state = trace::ThreadState::running;  // never blocked: only listed
+      if (p.op == OpKind::close || p.op == OpKind::closed || movable[t.index]) {
+        ti.state = trace::ThreadState::running;  // not blocked: only listed
       }
     } else if (t.state == TaskState::running) {
       ti.state = trace::ThreadState::running;
@@ -119,6 +127,50 @@ DeadlockText deadlock_report(const Model& m) {
     }
   }
   return d;
+}
+
+std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, int ender,
+                            bool at_exit, bool quiescent, DeadlockText* d) {
+  std::vector<int> left;
+  for (int t : candidates) {
+    if (m.waits_forever_unless_served(m.tasks[t])) left.push_back(t);
+  }
+  if (left.empty()) return left;
+  // As the waiting tasks see it: the ender is gone (it ends them, or it is the program's end).
+  detector::Snapshot snap = snapshot_of(m);
+  const pid_t gone = static_cast<pid_t>(ender + 1);
+  for (detector::ThreadInfo& ti : snap.threads) {
+    if (ti.pid != gone) continue;
+    ti.state = trace::ThreadState::exited;
+    ti.exit_code = 0;
+    ti.waits.clear();
+    snap.dead.push_back(ti.pid);
+  }
+  detector::Report r = detector::analyze(snap);
+  if (!quiescent) {
+    std::erase_if(left, [&r](int t) {
+      return std::none_of(r.stuck.begin(), r.stuck.end(),
+                          [t](const detector::StuckThread& s) { return s.pid == t + 1; });
+    });
+    if (left.empty()) return left;
+  }
+  std::string names;
+  for (std::size_t i = 0; i < left.size(); ++i) names += (i ? ", " : "") + m.tasks[left[i]].name;
+  const std::string& by = m.tasks[ender].name;
+  const char* them = left.size() == 1 ? "it" : "them";
+  d->summary = "leak: " + names + (left.size() == 1 ? " was" : " were") + " left blocked forever: " +
+               (at_exit ? "the program ended (" + by + " returned from the body) and nothing could serve " + them
+                        : by + " destroyed the Proc and nothing could serve " + them);
+  if (r.deadlock) {
+    d->text = detector::to_text(r);
+    d->dot = detector::to_dot(r);
+  } else {
+    for (int task : left) {
+      const Task& t = m.tasks[task];
+      d->text += "  " + t.name + " blocked at " + t.pending.file + ":" + std::to_string(t.pending.line) + "\n";
+    }
+  }
+  return left;
 }
 
 std::string replay_line(const std::string& schedule) {

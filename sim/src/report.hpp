@@ -24,6 +24,13 @@ detector::Snapshot snapshot_of(const Model&);
 // The deadlock in model, reported by the detector.
 DeadlockText deadlock_report(const Model&);
 
+// Of candidates, the tasks left blocked forever (leaked) when ender ends them (its Proc was
+// destroyed) or when the program ends (ender 0 returned from the body): those waiting without a
+// deadline that the detector finds stuck once the ender is gone (all of them when nothing can
+// move: quiescent). Empty: no leak. Otherwise *report holds the explanation.
+std::vector<int> find_leaks(const Model&, const std::vector<int>& candidates, int ender, bool at_exit,
+                            bool quiescent, DeadlockText* report);
+
 // The full report of a failing schedule: what happened, the last steps, the detector's
 // report if any, the schedule, the replay line and the captured output. An empty replay line
 // means the schedule was a replay that the program did not follow.

@@ -33,6 +33,9 @@ using ceramic::detail::now_ns;
 constexpr std::size_t kRecentSteps = 24;
 constexpr std::size_t kOutputTail = 16 * 1024;
 constexpr int kControllerSpins = 400;
+// After the body returns, how many steps the other processes may take before those still
+// waiting forever are judged leaked and the rest end with main.
+constexpr std::size_t kExitSettleSteps = 1000;
 
 std::int64_t add_saturated(std::int64_t a, std::int64_t b) {
   return b > INT64_MAX - a ? INT64_MAX : a + b;
@@ -98,7 +101,9 @@ class Runner::Execution {
   Model model_;
   Outcome out_;
   std::vector<int> box_task_;   // box -> the task using it, or -1 when free
+  bool leaked(const std::vector<int>& candidates, int ender, bool at_exit, bool quiescent);
   std::vector<std::size_t> starved_;  // per task: choice points it could have moved and did not
+  std::size_t settling_ = 0;    // steps taken since the root returned from the body
   bool fair_ = false;           // the schedule runs fairly from here on
   bool killed_ = false;         // a process was killed where it stood (it may still be writing)
 };
@@ -111,7 +116,7 @@ bool Runner::Execution::reported_failure() {
   int b = h.fail_task;
   int task = b >= 0 && static_cast<std::size_t>(b) < box_task_.size() ? box_task_[b] : -1;
   std::string name = task >= 0 ? who(model_.tasks[task]) : std::string("a process");
-  auto kind = static_cast<Failure>(h.fail_kind <= static_cast<std::uint8_t>(Failure::mismatch)
+  auto kind = static_cast<Failure>(h.fail_kind <= static_cast<std::uint8_t>(Failure::leak)
                                        ? h.fail_kind
                                        : static_cast<std::uint8_t>(Failure::check));
   std::string where = h.fail_file[0] ? std::string(" at ") + h.fail_file + ":" + std::to_string(h.fail_line) : "";
@@ -469,6 +474,19 @@ std::size_t Runner::Execution::pick(const std::vector<Transition>& enabled) {
   return chosen;
 }
 
+// Judges the tasks that ender is about to end: those left waiting forever are a leak (the
+// failure is recorded and true returned).
+bool Runner::Execution::leaked(const std::vector<int>& candidates, int ender, bool at_exit,
+                               bool quiescent) {
+  DeadlockText d;
+  if (find_leaks(model_, candidates, ender, at_exit, quiescent, &d).empty()) return false;
+  out_.failure = Failure::leak;
+  out_.message = d.summary;
+  out_.report = std::move(d.text);
+  out_.dot = std::move(d.dot);
+  return true;
+}
+
 // Ends what is left of the tree. The processes are reaped later (Trees::finish): waiting here
 // for the kernel to tear each one down would cost more than running the schedule.
 void Runner::Execution::teardown() {
@@ -532,6 +550,21 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     if (failed || out_.failed()) break;
     if (ran) continue;
     std::vector<Transition> enabled = model_.enabled();
+    if (model_.root_exiting()) {
+      // The body has returned. As goleak retries, the other processes run on until nothing can
+      // move (or kExitSettleSteps have passed: a process that keeps moving is not left
+      // blocked); then those still waiting forever are leaks, and the rest end with main.
+      if (enabled.empty() || settling_ >= kExitSettleSteps) {
+        std::vector<int> others;
+        for (const Task& t : model_.tasks) {
+          if (t.index != 0 && t.live()) others.push_back(t.index);
+        }
+        if (leaked(others, 0, true, true)) break;   // the program ends: nothing serves them now
+        if (!deliver(model_.apply_invisible(0))) break;
+        continue;
+      }
+      ++settling_;
+    }
     if (enabled.empty()) {
       bool blocked = std::any_of(model_.tasks.begin(), model_.tasks.end(),
                                  [](const Task& t) { return t.state == TaskState::parked; });
@@ -565,6 +598,21 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     }
     if (strategy_.redundant()) break;  // reduction: the rest was explored in another order
     const Transition tr = enabled[chosen];
+    if (tr.kind == Transition::Kind::kill && model_.tasks[tr.task].pending.op == OpKind::discard) {
+      // A Proc destroyed while its child (or what the child started) waits forever: a leak.
+      // An explicit kill() is the program's intent, and never one.
+      int child = model_.task_of_pid(model_.tasks[tr.task].pending.target);
+      std::vector<int> subtree;
+      for (const Task& t : model_.tasks) {
+        int a = t.index;
+        while (a >= 0 && a != child) a = model_.tasks[a].parent;
+        if (a == child && t.live()) subtree.push_back(t.index);
+      }
+      if (leaked(subtree, tr.task, false, false)) {
+        note(model_.describe(tr));
+        break;
+      }
+    }
     if (!deliver(model_.apply(tr))) break;
   }
   strategy_.end(out_.choices);

@@ -99,6 +99,8 @@ void select_with_noise(Log* log) {
                     ceramic::on_recv(c2, [&](std::optional<int> v) { order += std::to_string(*v); }));
   }
   log->add(order);
+  d.join();   // or destroying E's Proc first could leave D waiting forever: a leak
+  e.join();
 }
 
 TEST(Reduction, EveryOutcomeOfTheFullSearchIsReachedByTheReducedOne) {

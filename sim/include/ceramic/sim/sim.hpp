@@ -115,6 +115,8 @@ enum class Failure {
   stalled,        // a process did not reach its next scheduling point within step_timeout
   misuse,         // the program did something the simulator cannot schedule (see message)
   mismatch,       // replay: the schedule is malformed, or the program no longer follows it
+  leak,           // a process left blocked forever: its Proc was destroyed, or the program
+                  //   ended, while it waited without a deadline on something nobody served
 };
 
 const char* to_string(Failure) noexcept;
