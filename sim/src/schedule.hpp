@@ -38,7 +38,7 @@ struct Choice {
   friend bool operator==(const Choice&, const Choice&) = default;
 };
 
-inline constexpr std::uint32_t kDefaultFairness = 1000;  // sim::Options::fairness_bound
+inline constexpr std::uint32_t kDefaultFairness = 200;   // sim::Options::fairness_bound
 
 struct Schedule {
   bool unbuffered = false;

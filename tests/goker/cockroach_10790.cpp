@@ -77,9 +77,6 @@ const ceramic::goker::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "a cancelled beginCmds drains prerequisites it already received",
-    .needs = "3: beginCmds must take the cancelled context while the next command's sender is "
-             "ready; PCT ranks the rendezvous with that sender above the closed context every "
-             "time, so the select never takes the context case (DFS does)",
 }};
 
 }  // namespace

@@ -72,9 +72,6 @@ const ceramic::goker::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "a stopped event processor leaves the transport blocked in its send",
-    .needs = "3: the processor must take the closed stop channel while the transport is ready "
-             "to send it an event; PCT ranks that rendezvous above the closed channel every "
-             "time, so the stop case is never taken while an event is offered (DFS does)",
     .dfs_iterations = 300,   // the loops make the space large; DFS does not complete
 }};
 

@@ -99,9 +99,6 @@ const ceramic::goker::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "a polling loop sends an event synchronously to a loop that waits to call it back",
-    .needs = "2: the state loop must take its default while the store loop is between "
-             "receiving an event and offering its callback; today the store loop is already "
-             "parked at the callback send when the state loop polls, so the default never runs",
 }};
 
 }  // namespace

@@ -54,9 +54,7 @@ const ceramic::goker::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "a benchmark loop stops without draining its last call's done channel",
-    .fix_needs = "4: DFS follows the schedule in which done always beats stop; the loop then "
-                 "starts a 65th call (one alive at a time) and max_processes, which counts "
-                 "spawns, reports a misuse on the correct program",
+    .dfs_iterations = 100,   // a loop spawning a call each round; DFS does not complete
 }};
 
 }  // namespace

@@ -52,8 +52,6 @@ const ceramic::goker::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "a request times out and its worker blocks on the result send",
-    .needs = "1: the timeout must fire while the worker is ready to send its result; today a "
-             "timeout fires only when nothing else can happen, so the result always wins",
 }};
 
 }  // namespace

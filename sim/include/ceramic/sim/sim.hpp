@@ -102,7 +102,7 @@ struct Options {
   // of the schedule is run fairly (the longest-waiting process first), so that a program that
   // only finishes under a fair scheduler does finish; a runaway is reported only when a fair
   // schedule does not finish either. 0: never.
-  std::size_t fairness_bound = 1000;
+  std::size_t fairness_bound = 200;
 };
 
 enum class Failure {
