@@ -172,13 +172,15 @@ Result to_result(const Found& f, const Options& opts, std::size_t schedules) {
   const Outcome& o = f.outcome;
   Schedule s = schedule_of(opts, o.choices);
   // A runaway stopped at the step bound: the schedule carries it so that replay stops there too.
-  if (o.failure == Failure::runaway) s.step_limit = static_cast<std::uint32_t>(std::min<std::size_t>(o.steps, UINT32_MAX));
+  if (o.info.kind == Failure::runaway) s.step_limit = static_cast<std::uint32_t>(std::min<std::size_t>(o.steps, UINT32_MAX));
   r.failed = true;
-  r.failure = o.failure;
+  r.failure = o.info.kind;
+  r.info = o.info;
   r.schedule = encode(s);
   r.replay = replay_line(r.schedule);
+  // The edge: the failure's data becomes text here, and nowhere before.
   r.report = failure_report(o, r.schedule, r.replay, f.iteration);
-  r.dot = o.dot;
+  if (o.info.graph) r.dot = detector::to_dot(*o.info.graph);
   r.output = o.output;
   r.iteration = f.iteration;
   r.steps = o.steps;
@@ -209,16 +211,19 @@ std::string serialize(const Found& f, bool complete) {
   put_str(out, complete ? "1" : "0");
   if (!f.failed) return out;
   const Outcome& o = f.outcome;
+  // The detector's graph does not travel: the parent replays the schedule to rebuild it.
+  const FailureInfo& i = o.info;
   put_str(out, std::to_string(f.iteration));
-  put_str(out, std::to_string(static_cast<int>(o.failure)));
-  put_str(out, o.message);
+  put_str(out, std::to_string(static_cast<int>(i.kind)));
+  put_str(out, i.summary);
+  put_str(out, i.process);
+  put_str(out, i.file);
+  put_str(out, std::to_string(i.line));
   put_str(out, encode(Schedule{false, o.choices, 0}));
   put_str(out, std::to_string(o.steps));
-  std::string recent;
-  for (const auto& l : o.recent) recent += l + '\n';
-  put_str(out, recent);
-  put_str(out, o.report);
-  put_str(out, o.dot);
+  std::string steps;
+  for (const auto& l : i.steps) steps += l + '\n';
+  put_str(out, steps);
   put_str(out, o.output);
   return out;
 }
@@ -232,14 +237,17 @@ bool deserialize(const std::string& in, Found& f, bool& complete) {
   complete = s == "1";
   if (!f.failed) return true;
   Outcome& o = f.outcome;
-  std::string it, kind, sched, steps, recent;
-  if (!get_str(in, pos, it) || !get_str(in, pos, kind) || !get_str(in, pos, o.message) ||
+  FailureInfo& i = o.info;
+  std::string it, kind, line, sched, steps, recent;
+  if (!get_str(in, pos, it) || !get_str(in, pos, kind) || !get_str(in, pos, i.summary) ||
+      !get_str(in, pos, i.process) || !get_str(in, pos, i.file) || !get_str(in, pos, line) ||
       !get_str(in, pos, sched) || !get_str(in, pos, steps) || !get_str(in, pos, recent) ||
-      !get_str(in, pos, o.report) || !get_str(in, pos, o.dot) || !get_str(in, pos, o.output)) {
+      !get_str(in, pos, o.output)) {
     return false;
   }
   f.iteration = std::stoull(it);
-  o.failure = static_cast<Failure>(std::stoi(kind));
+  i.kind = static_cast<Failure>(std::stoi(kind));
+  i.line = std::stoi(line);
   std::string err;
   auto decoded = decode(sched, &err);
   if (decoded) o.choices = decoded->choices;
@@ -247,7 +255,7 @@ bool deserialize(const std::string& in, Found& f, bool& complete) {
   for (std::size_t a = 0, b; a < recent.size(); a = b + 1) {
     b = recent.find('\n', a);
     if (b == std::string::npos) b = recent.size();
-    o.recent.push_back(recent.substr(a, b - a));
+    i.steps.push_back(recent.substr(a, b - a));
   }
   return true;
 }
@@ -327,6 +335,18 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
   std::size_t done = shared->done.load();
   progress.finish(done, best.failed);
   munmap(shared, sizeof(Shared));
+  FailureInfo& info = best.outcome.info;
+  if (best.failed && (info.kind == Failure::deadlock || info.kind == Failure::leak)) {
+    // The detector's graph stayed in the worker: replaying the schedule here rebuilds it.
+    Runner runner(o);
+    auto again = make_replay(schedule_of(o, best.outcome.choices));
+    again->begin(0);
+    Outcome rerun = runner.run(body, *again, o.force_unbuffered);
+    if (rerun.info.kind == info.kind) {
+      info.graph = std::move(rerun.info.graph);
+      info.blocked = std::move(rerun.info.blocked);
+    }
+  }
   return to_result(best, o, done);
 }
 

@@ -72,12 +72,22 @@ class Runner::Execution {
     b.nlog = 0;
   }
 
-  bool fail(Failure f, std::string msg) {
-    if (out_.failure == Failure::none) {
-      out_.failure = f;
-      out_.message = std::move(msg);
+  // Records the schedule's first failure; process/file/line say who and where, when known.
+  bool fail(Failure f, std::string msg, const Task* t = nullptr, std::string file = {}, int line = 0) {
+    if (out_.info.kind == Failure::none) {
+      out_.info.kind = f;
+      out_.info.summary = std::move(msg);
+      if (t) out_.info.process = t->name;
+      out_.info.file = std::move(file);
+      out_.info.line = line;
     }
     return false;
+  }
+  void judged(Failure f, Judgement j) {
+    out_.info.kind = f;
+    out_.info.summary = std::move(j.summary);
+    out_.info.graph = std::move(j.graph);
+    out_.info.blocked = std::move(j.blocked);
   }
   std::string who(const Task& t) const { return t.name; }
   std::string at(const Pending& p) const {
@@ -115,12 +125,13 @@ bool Runner::Execution::reported_failure() {
   h.fail_file[sizeof h.fail_file - 1] = '\0';
   int b = h.fail_task;
   int task = b >= 0 && static_cast<std::size_t>(b) < box_task_.size() ? box_task_[b] : -1;
-  std::string name = task >= 0 ? who(model_.tasks[task]) : std::string("a process");
+  const Task* t = task >= 0 ? &model_.tasks[task] : nullptr;
+  std::string name = t ? who(*t) : std::string("a process");
   auto kind = static_cast<Failure>(h.fail_kind <= static_cast<std::uint8_t>(Failure::leak)
                                        ? h.fail_kind
                                        : static_cast<std::uint8_t>(Failure::check));
   std::string where = h.fail_file[0] ? std::string(" at ") + h.fail_file + ":" + std::to_string(h.fail_line) : "";
-  fail(kind, name + where + ": " + h.fail_text);
+  fail(kind, name + where + ": " + h.fail_text, t, h.fail_file, h.fail_line);
   return true;
 }
 
@@ -134,9 +145,9 @@ bool Runner::Execution::died(Task& t) {
   }
   t.state = TaskState::killed;
   t.exit_code = st >= 0 && WIFSIGNALED(st) ? 128 + WTERMSIG(st) : st >= 0 ? WEXITSTATUS(st) : 128;
-  if (st >= 0 && WIFSIGNALED(st)) return fail(Failure::crash, who(t) + " " + describe_status(st));
-  if (st >= 0) return fail(Failure::exit_code, who(t) + " " + describe_status(st));
-  return fail(Failure::crash, who(t) + " died");
+  if (st >= 0 && WIFSIGNALED(st)) return fail(Failure::crash, who(t) + " " + describe_status(st), &t);
+  if (st >= 0) return fail(Failure::exit_code, who(t) + " " + describe_status(st), &t);
+  return fail(Failure::crash, who(t) + " died", &t);
 }
 
 // Until every live task is parked. false: the schedule ended (a failure was recorded).
@@ -255,7 +266,7 @@ bool Runner::Execution::ingest(Task& t) {
   p.line = b.line;
   p.text = b.text;
   std::uint32_t ncases = b.ncases;
-  auto bad = [&](const char* what) { return fail(Failure::misuse, who(t) + ": corrupt mailbox (" + what + ")"); };
+  auto bad = [&](const char* what) { return fail(Failure::misuse, who(t) + ": corrupt mailbox (" + what + ")", &t); };
   auto set_timeout = [&](std::int64_t ns) {
     p.timed = true;
     p.poll = ns == 0;
@@ -310,7 +321,8 @@ bool Runner::Execution::ingest(Task& t) {
       if (child < 0 || model_.tasks[child].parent != t.index) {
         return fail(Failure::misuse, who(t) + at(p) + ": waits for or signals pid " +
                                          std::to_string(p.target) +
-                                         ", which is not a child it started under the simulator");
+                                         ", which is not a child it started under the simulator",
+                    &t, p.file, p.line);
       }
       if (p.op == OpKind::join && b.timeout_ns >= 0) set_timeout(b.timeout_ns);
       break;
@@ -373,7 +385,8 @@ bool Runner::Execution::spawn(int self) {
     const Task& t = model_.tasks[self];
     return fail(Failure::misuse, who(t) + at(t.pending) + ": more than " +
                                      std::to_string(r_.layout_.max_tasks) +
-                                     " processes alive at once (Options::max_processes)");
+                                     " processes alive at once (Options::max_processes)",
+                &t, t.pending.file, t.pending.line);
   }
   int child = model_.spawn(self);
   Task& c = model_.tasks[child];
@@ -430,8 +443,9 @@ bool Runner::Execution::deliver(Effects e) {
 void Runner::Execution::note(std::string line) {
   ++out_.steps;
   if (line.empty()) return;
-  out_.recent.push_back(std::to_string(out_.steps) + ". " + line);
-  if (out_.recent.size() > kRecentSteps) out_.recent.erase(out_.recent.begin());
+  std::vector<std::string>& steps = out_.info.steps;
+  steps.push_back(std::to_string(out_.steps) + ". " + line);
+  if (steps.size() > kRecentSteps) steps.erase(steps.begin());
 }
 
 // The transition to take among enabled (size >= 2). The strategy chooses, until some task has
@@ -478,12 +492,9 @@ std::size_t Runner::Execution::pick(const std::vector<Transition>& enabled) {
 // failure is recorded and true returned).
 bool Runner::Execution::leaked(const std::vector<int>& candidates, int ender, bool at_exit,
                                bool quiescent) {
-  DeadlockText d;
-  if (find_leaks(model_, candidates, ender, at_exit, quiescent, &d).empty()) return false;
-  out_.failure = Failure::leak;
-  out_.message = d.summary;
-  out_.report = std::move(d.text);
-  out_.dot = std::move(d.dot);
+  Judgement j;
+  if (find_leaks(model_, candidates, ender, at_exit, quiescent, &j).empty()) return false;
+  judged(Failure::leak, std::move(j));
   return true;
 }
 
@@ -544,7 +555,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       if (!failed && code != 0) {
         const Task& x = model_.tasks[i];
         failed = !fail(Failure::exit_code, who(x) + " exited with code " + std::to_string(code) +
-                                               (why.empty() ? "" : " (" + why + ")"));
+                                               (why.empty() ? "" : " (" + why + ")"), &x);
       }
     }
     if (failed || out_.failed()) break;
@@ -569,11 +580,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       bool blocked = std::any_of(model_.tasks.begin(), model_.tasks.end(),
                                  [](const Task& t) { return t.state == TaskState::parked; });
       if (blocked) {
-        out_.failure = Failure::deadlock;
-        DeadlockText d = deadlock_report(model_);
-        out_.message = d.summary;
-        out_.report = std::move(d.text);
-        out_.dot = std::move(d.dot);
+        judged(Failure::deadlock, deadlock_report(model_));
       }
       break;
     }
@@ -616,7 +623,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     if (!deliver(model_.apply(tr))) break;
   }
   strategy_.end(out_.choices);
-  if (out_.failure == Failure::none && !strategy_.error().empty()) {
+  if (!out_.failed() && !strategy_.error().empty()) {
     fail(Failure::mismatch, strategy_.error());
   }
   teardown();

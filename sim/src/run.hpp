@@ -19,14 +19,11 @@ namespace ceramic::sim::detail {
 
 // How one schedule ended.
 struct Outcome {
-  Failure failure = Failure::none;
-  std::string message;             // what happened, one paragraph
+  FailureInfo info;                // kind none: no failure
   std::vector<Choice> choices;
   std::size_t steps = 0;           // transitions taken (choices or not)
-  std::vector<std::string> recent; // the last transitions, described, oldest first
-  std::string report, dot;         // the detector's report and graph (deadlocks), else ""
   std::string output;              // the tail of what the tree printed (failures only)
-  bool failed() const { return failure != Failure::none; }
+  bool failed() const { return info.kind != Failure::none; }
 };
 
 // Owns the shared region, the wake-up eventfd and the output file of a series of schedules.

@@ -71,9 +71,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "ceramic/detector/report.hpp"
 #include "ceramic/site.hpp"
 
 namespace ceramic::sim {
@@ -141,6 +144,21 @@ enum class Failure {
 
 const char* to_string(Failure) noexcept;
 
+// A failure as data. Result::report and Result::dot are printed from it; a tool that wants its
+// own format (HTML, JUnit, JSON) reads this instead of parsing text.
+struct FailureInfo {
+  Failure kind = Failure::none;
+  std::string summary;             // one line: what happened
+  std::string process;             // the process that failed (crash, exit, check, misuse), if one
+  std::string file;                // where, when known
+  int line = 0;
+  std::vector<std::string> steps;  // the last transitions, "N. what", oldest first
+  // Deadlocks and leaks: the detector's report (what waits on what, and why nothing can serve
+  // it). Empty when the detector could not prove it; `blocked` then lists who waits where.
+  std::optional<detector::Report> graph;
+  std::vector<std::string> blocked;
+};
+
 struct Result {
   bool failed = false;        // a deadlock, crash or failed check was found
   std::string schedule;       // the failing interleaving, replayable
@@ -155,6 +173,7 @@ struct Result {
   std::size_t steps = 0;      // transitions in the failing schedule
   bool complete = false;      // dfs: every interleaving was explored
   double seconds = 0;         // wall time of the exploration
+  FailureInfo info;           // the failure as data (kind none when nothing failed)
 };
 
 Result explore(std::function<void()> body, Options = {});
