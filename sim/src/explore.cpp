@@ -85,6 +85,7 @@ struct Found {
   bool failed = false;
   std::uint64_t iteration = 0;
   Outcome outcome;
+  CoverageLog coverage;   // of every schedule the worker ran
 };
 
 class Progress {
@@ -131,6 +132,7 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
   Found found;
   Clock::time_point stop = o.time_budget.count() > 0 ? Clock::now() + o.time_budget
                                                      : Clock::time_point::max();
+  std::size_t stale = 0;  // schedules in a row that added nothing to the coverage
   for (std::uint64_t it = 0; it < o.iterations; ++it) {
     if (!mine(it, o, w, nworkers)) continue;
     if (it > shared.first_failure.load(std::memory_order_acquire)) break;
@@ -151,8 +153,11 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
       break;
     }
     if (progress) progress->update(shared.done.load(), false);
+    stale = out.grew ? 0 : stale + 1;
+    if (o.coverage_patience > 0 && stale >= o.coverage_patience) break;
   }
   if (!found.failed && strategy->complete()) *complete = true;
+  found.coverage = runner.coverage();
   return found;
 }
 
@@ -168,6 +173,7 @@ Schedule schedule_of(const Options& opts, std::vector<Choice> choices) {
 Result to_result(const Found& f, const Options& opts, std::size_t schedules) {
   Result r;
   r.schedules = schedules;
+  r.coverage = f.coverage.result();
   if (!f.failed) return r;
   const Outcome& o = f.outcome;
   Schedule s = schedule_of(opts, o.choices);
@@ -209,6 +215,7 @@ std::string serialize(const Found& f, bool complete) {
   std::string out;
   put_str(out, f.failed ? "1" : "0");
   put_str(out, complete ? "1" : "0");
+  put_str(out, f.coverage.encode());
   if (!f.failed) return out;
   const Outcome& o = f.outcome;
   // The detector's graph does not travel: the parent replays the schedule to rebuild it.
@@ -235,6 +242,7 @@ bool deserialize(const std::string& in, Found& f, bool& complete) {
   f.failed = s == "1";
   if (!get_str(in, pos, s)) return false;
   complete = s == "1";
+  if (!get_str(in, pos, s) || !f.coverage.decode(s)) return false;
   if (!f.failed) return true;
   Outcome& o = f.outcome;
   FailureInfo& i = o.info;
@@ -318,6 +326,7 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
     progress.update(shared->done.load(), shared->first_failure.load() != UINT64_MAX);
   }
   Found best;
+  CoverageLog all;
   bool complete = true;
   for (auto& w : workers) {
     int st;
@@ -330,6 +339,7 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
       throw std::runtime_error("ceramic::sim: a worker process died without reporting");
     }
     complete = complete && c;
+    all.merge(f.coverage);
     if (f.failed && (!best.failed || f.iteration < best.iteration)) best = std::move(f);
   }
   std::size_t done = shared->done.load();
@@ -347,6 +357,7 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
       info.blocked = std::move(rerun.info.blocked);
     }
   }
+  best.coverage = std::move(all);
   return to_result(best, o, done);
 }
 
@@ -376,6 +387,7 @@ Result replay(std::function<void()> body, std::string_view schedule) {
   detail::Found f;
   f.outcome = runner.run(body, *strategy, s->unbuffered);
   f.failed = f.outcome.failed();
+  f.coverage = runner.coverage();
   r = detail::to_result(f, o, 1);
   if (r.failure == Failure::mismatch) {
     // The choices taken before the program left the schedule replay nothing useful: report
@@ -429,6 +441,7 @@ Result explore(std::function<void()> body, Options o) {
     r.complete = complete;
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.print_coverage) std::fputs(to_table(r.coverage).c_str(), stderr);
   return r;
 }
 

@@ -112,6 +112,10 @@ class Runner::Execution {
   Outcome out_;
   std::vector<int> box_task_;   // box -> the task using it, or -1 when free
   bool leaked(const std::vector<int>& candidates, int ender, bool at_exit, bool quiescent);
+  void cover_arrival(const Task& t);
+  void cover_waits(const std::vector<Transition>& enabled);
+  void cover_wait(Task& t);
+  void cover_completion(int task, int case_index);
   std::vector<std::size_t> starved_;  // per task: choice points it could have moved and did not
   std::size_t settling_ = 0;    // steps taken since the root returned from the body
   bool fair_ = false;           // the schedule runs fairly from here on
@@ -339,7 +343,65 @@ bool Runner::Execution::ingest(Task& t) {
   }
   t.pending = std::move(p);
   t.state = TaskState::parked;
+  t.waited = false;
+  cover_arrival(t);
   return true;
+}
+
+namespace {
+// The coverage name of an operation, or nullptr for those coverage does not count.
+const char* covered_op(OpKind op) {
+  switch (op) {
+    case OpKind::send: return "send";
+    case OpKind::recv: return "recv";
+    case OpKind::select: return "select";
+    case OpKind::join: return "join";
+    case OpKind::close: return "close";
+    default: return nullptr;
+  }
+}
+}  // namespace
+
+void Runner::Execution::cover_arrival(const Task& t) {
+  const char* op = covered_op(t.pending.op);
+  if (!op || t.pending.file.empty()) return;
+  std::vector<std::string> cases;
+  if (t.pending.op == OpKind::select) {
+    for (const Case& c : t.pending.cases) {
+      cases.push_back(c.kind == CaseKind::recv       ? "recv"
+                      : c.kind == CaseKind::send     ? "send"
+                      : c.kind == CaseKind::fallback ? "default"
+                                                     : "timeout");
+    }
+  }
+  out_.grew = r_.coverage_.reach(t.pending.file, t.pending.line, op, cases) || out_.grew;
+}
+
+// Parked operations that nothing enabled can complete while something else runs: seen waiting.
+void Runner::Execution::cover_waits(const std::vector<Transition>& enabled) {
+  for (Task& t : model_.tasks) {
+    if (t.state != TaskState::parked || t.waited || t.pending.op == OpKind::close) continue;
+    bool movable = std::any_of(enabled.begin(), enabled.end(), [&t](const Transition& tr) {
+      return tr.task == t.index || tr.partner == t.index;
+    });
+    if (!movable) cover_wait(t);
+  }
+}
+
+void Runner::Execution::cover_wait(Task& t) {
+  const char* op = covered_op(t.pending.op);
+  if (t.waited || !op || t.pending.file.empty()) return;
+  t.waited = true;
+  out_.grew = r_.coverage_.block(t.pending.file, t.pending.line, op) || out_.grew;
+}
+
+void Runner::Execution::cover_completion(int task, int case_index) {
+  if (task < 0) return;
+  const Task& t = model_.tasks[task];
+  const char* op = covered_op(t.pending.op);
+  if (!op || t.pending.file.empty()) return;
+  out_.grew = r_.coverage_.complete(t.pending.file, t.pending.line, op,
+                                    t.pending.op == OpKind::select ? case_index : -1) || out_.grew;
 }
 
 // Boxes of tasks whose processes are gone are free again; a process that is not gone yet (it
@@ -549,6 +611,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
         failed = !spawn(static_cast<int>(i));
         continue;
       }
+      if (t.pending.op == OpKind::join) cover_completion(static_cast<int>(i), -1);
       const int code = t.pending.op == OpKind::exit ? t.pending.code : 0;
       const std::string why = t.pending.text;
       failed = !deliver(model_.apply_invisible(static_cast<int>(i)));
@@ -561,6 +624,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     if (failed || out_.failed()) break;
     if (ran) continue;
     std::vector<Transition> enabled = model_.enabled();
+    cover_waits(enabled);
     if (model_.root_exiting()) {
       // The body has returned. As goleak retries, the other processes run on until nothing can
       // move (or kExitSettleSteps have passed: a process that keeps moving is not left
@@ -619,6 +683,11 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
         note(model_.describe(tr));
         break;
       }
+    }
+    if (tr.kind == Transition::Kind::timeout) cover_wait(model_.tasks[tr.task]);  // it waited
+    if (tr.kind != Transition::Kind::kill && tr.kind != Transition::Kind::exit) {
+      cover_completion(tr.task, tr.case_index);
+      cover_completion(tr.partner, tr.partner_case);
     }
     if (!deliver(model_.apply(tr))) break;
   }

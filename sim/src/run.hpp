@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ceramic/sim/sim.hpp"
+#include "coverage.hpp"
 #include "mailbox.hpp"
 #include "model.hpp"
 #include "schedule.hpp"
@@ -23,6 +24,7 @@ struct Outcome {
   std::vector<Choice> choices;
   std::size_t steps = 0;           // transitions taken (choices or not)
   std::string output;              // the tail of what the tree printed (failures only)
+  bool grew = false;               // it added to the coverage (Runner::coverage)
   bool failed() const { return info.kind != Failure::none; }
 };
 
@@ -36,11 +38,14 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   Outcome run(const std::function<void()>& body, Scheduler&, bool unbuffered);
+  // What every schedule run so far reached.
+  const CoverageLog& coverage() const { return coverage_; }
 
  private:
   class Execution;
   Options opts_;
   Trees trees_;
+  CoverageLog coverage_;
   Layout layout_;
   Header* header_ = nullptr;
   int eventfd_ = -1;

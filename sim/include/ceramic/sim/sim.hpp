@@ -126,6 +126,11 @@ struct Options {
   // only finishes under a fair scheduler does finish; a runaway is reported only when a fair
   // schedule does not finish either. 0: never.
   std::size_t fairness_bound = 200;
+  // Stop once this many schedules in a row added nothing to the coverage (a new site, a site
+  // first seen waiting or completing, a select case first taken); iterations stays the bound.
+  // 0: run all iterations.
+  std::size_t coverage_patience = 0;
+  bool print_coverage = false;     // explore prints the coverage table (to_table) on stderr
 };
 
 enum class Failure {
@@ -159,6 +164,29 @@ struct FailureInfo {
   std::vector<std::string> blocked;
 };
 
+// Concurrency coverage of an exploration (what GoAT measures): every channel operation site the
+// schedules reached, whether it was seen waiting and seen completing, and for a select which
+// cases fired. A site that never blocked, or a select case never taken (the timeout, the
+// default), is a part of the program's concurrency that no schedule tried.
+struct SiteCoverage {
+  std::string file;
+  int line = 0;
+  std::string op;               // send, recv, select, join, close
+  std::size_t reached = 0;      // times a process arrived here
+  std::size_t blocked = 0;      // times it had to wait (something else ran while it could not)
+  std::size_t completed = 0;    // times it completed
+  struct Case {
+    std::string kind;           // recv, send, default, timeout
+    std::size_t taken = 0;
+  };
+  std::vector<Case> cases;      // select: its cases in argument order
+};
+struct Coverage {
+  std::vector<SiteCoverage> sites;  // by file, then line
+};
+// The coverage as a table, one site a line, with the select cases never taken called out.
+std::string to_table(const Coverage&);
+
 struct Result {
   bool failed = false;        // a deadlock, crash or failed check was found
   std::string schedule;       // the failing interleaving, replayable
@@ -174,6 +202,7 @@ struct Result {
   bool complete = false;      // dfs: every interleaving was explored
   double seconds = 0;         // wall time of the exploration
   FailureInfo info;           // the failure as data (kind none when nothing failed)
+  Coverage coverage;          // explore: what the schedules run reached (replay: that schedule's)
 };
 
 Result explore(std::function<void()> body, Options = {});
@@ -203,7 +232,7 @@ inline constexpr const char* kOptionsEnv = "CERAMIC_SIM_OPTIONS";
 //   strategy=random|pct|dfs   iterations=N   seed=N   depth=N (pct_depth)   unbuffered=0|1
 //   max_steps=N   time=DURATION (time_budget)   shard=I/N   workers=N   progress=0|1|auto
 //   step_timeout=DURATION   max_value_bytes=N   max_processes=N   reduction=0|1
-//   timeouts=any|idle   fairness=N
+//   timeouts=any|idle   fairness=N   patience=N (coverage_patience)   coverage=0|1
 // DURATION is a number with a unit: ms, s, m or h (e.g. 500ms, 90s, 10m). Returns false and
 // sets *error (naming the field and what is wrong) on the first bad pair; *options is then
 // left unchanged.
