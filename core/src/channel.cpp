@@ -12,8 +12,9 @@
 // values) and stores kDone; or, for values longer than a slot, the receiver pulls the bytes
 // from the sender's memory while the sender waits (kPulling), so large values cost one copy.
 //
-// Select (next): a selecting thread will reserve one slot per case, in each case's channel,
-// flagged as a select slot, and sleep on all their state words at once (futex_waitv). A partner
+// Select (select.cpp, "SELECT" in layout.hpp): a selecting thread reserves one slot per case, in
+// each case's channel, flagged as a select slot, and sleeps on all their state words at once
+// (futex_waitv). A partner
 // that dequeues a select slot cannot complete it on its own, since another case may be
 // completing at the same moment in a channel it cannot lock: it proposes instead (kOffered,
 // with its value or its request), and the selecting thread accepts exactly one proposal and
