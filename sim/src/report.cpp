@@ -146,7 +146,10 @@ std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, 
   }
   detector::Report r = detector::analyze(snap);
   if (!quiescent) {
-    std::erase_if(left, [&r](int t) {
+    // Kept: what the detector finds stuck, and a select of no cases (Go's select {}), which
+    // nothing could ever serve.
+    std::erase_if(left, [&r, &m](int t) {
+      if (m.tasks[t].pending.op == OpKind::select && m.tasks[t].pending.cases.empty()) return false;
       return std::none_of(r.stuck.begin(), r.stuck.end(),
                           [t](const detector::StuckThread& s) { return s.pid == t + 1; });
     });

@@ -156,6 +156,12 @@ TEST_P(Leak, ARangeForLeakNamesTheLoopsLine) {
   EXPECT_FALSE(contains(r.report, "chan.hpp")) << r.report;
 }
 
+// Go's `select {}` in a child whose Proc goes out of scope: a wait nothing can ever serve.
+TEST_P(Leak, ASelectOfNoCasesInADestroyedProcIsALeak) {
+  expect_leak([] { Proc forever("forever", [] { ceramic::select(); }); }, "forever",
+              "destroyed the Proc");
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryStrategy, Leak,
                          ::testing::Values(sim::Strategy::random, sim::Strategy::pct,
                                            sim::Strategy::dfs),
