@@ -195,7 +195,13 @@ bool Proc::running() {
 void Proc::kill(int sig) noexcept {
   if (status_ || pid_ <= 0) return;
   if (auto* control = detail::controller()) return control->kill(pid_, sig);
-  if (pidfd_ >= 0 && syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) == 0) return;
+  // With a pidfd, it alone names the child: if signalling through it fails, the child is gone
+  // (perhaps reaped behind our back), and its pid may already be another process's. Only a
+  // kernel without pidfds falls back to the pid, which stays ours while the child is unreaped.
+  if (pidfd_ >= 0) {
+    syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0);
+    return;
+  }
   ::kill(pid_, sig);
 }
 
