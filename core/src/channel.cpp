@@ -183,12 +183,10 @@ Status Channel::recv_for(Sink sink, std::int64_t timeout_ns, Site site) {
   return recv(sink, timeout_ns < 0 ? kNoDeadline : deadline_after(timeout_ns), site);
 }
 
+// len was checked against the channel's type by the caller (send_for, select): check_value.
 Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   Region& r = *region_;
   const Geometry& geo = r.geo();
-  if (geo.elem_size != 0 && len != geo.elem_size) {
-    throw std::invalid_argument("ceramic: value size does not match the channel's type");
-  }
   const bool large = len > geo.inline_bytes;
   // Buffered channels park long values in their value file before queueing them.
   const std::uint64_t spill = large && geo.capacity > 0 ? park(r, data, len) : 0;
