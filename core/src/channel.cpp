@@ -30,6 +30,7 @@
 
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "ceramic/control.hpp"
 #include "ceramic/detail/channel.hpp"
@@ -155,6 +156,7 @@ void Channel::close(Site site) {
     Guard g(r);
     if (closed_locked(r)) return;
     __atomic_store_n(&r.hdr().l.flags, r.hdr().l.flags | kClosedFlag, __ATOMIC_RELEASE);
+    changed_locked(r);
     // Close is rare: wake everyone while holding the lock, so that no waiter can be missed.
     for (SlotKind k : {kSendKind, kRecvKind}) {
       for (std::uint32_t i; (i = dequeue_locked(r, k)) != kNone;) {
@@ -184,11 +186,16 @@ Status Channel::recv_for(Sink sink, std::int64_t timeout_ns, Site site) {
 }
 
 // len was checked against the channel's type by the caller (send_for, select): check_value.
-Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
+Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, bool held) {
   Region& r = *region_;
   const Geometry& geo = r.geo();
   const bool large = len > geo.inline_bytes;
-  // Buffered channels park long values in their value file before queueing them.
+  // Buffered channels park long values in their value file before queueing them. park takes
+  // the lock: a caller's lock is dropped first (the operation then starts afresh).
+  if (large && geo.capacity > 0 && held) {
+    unlock(r);
+    held = false;
+  }
   const std::uint64_t spill = large && geo.capacity > 0 ? park(r, data, len) : 0;
   const bool traced = observed();
   bool blocked = false;
@@ -200,7 +207,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   };
 
   for (;;) {
-    Guard g(r);
+    Guard g(r, std::exchange(held, false));
     if (closed_locked(r)) {
       g.release();
       return finish(Status::closed);
@@ -275,6 +282,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
         e.spill = spill;
         if (!large) std::memcpy(r.entry_data(idx), data, len);
         r.hdr().r.ring_state = (static_cast<std::uint64_t>(count + 1) << 32) | head;
+        changed_locked(r);
         g.release();
         return finish(Status::ok);
       }
@@ -317,7 +325,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   }
 }
 
-Status Channel::recv(Sink sink, Deadline d, Site site) {
+Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
   Region& r = *region_;
   const Geometry& geo = r.geo();
   const bool traced = observed();
@@ -329,7 +337,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
   };
 
   for (;;) {
-    Guard g(r);
+    Guard g(r, std::exchange(held, false));
 
     // 1. A buffered value: take the head, then move a queued sender's value into the ring.
     if (geo.capacity > 0) {
@@ -379,6 +387,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
           w = set_state_locked(r.slot(moved), kDone);
           __atomic_store_n(&rl.move_slot, 0u, __ATOMIC_RELEASE);
         }
+        changed_locked(r);  // room for a sender, unless a queued one took it
         g.release();
         if (w) wake(r.slot(moved));
         if (spill != 0) unpark(r, spill, len, sink);

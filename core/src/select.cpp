@@ -3,21 +3,43 @@
 //
 //   pass 1  poll every case in a random order (a plain operation that cannot block); the first
 //           that completes wins, so among ready cases each is equally likely.
+//   give up a select with a default, or whose deadline has passed, runs the default (or the
+//           timeout) only on one consistent view of its channels: see "Giving up" below.
 //   pass 2  queue a select slot in every case's channel, unless one of them has become ready
 //           meanwhile (then settle and poll again), and sleep on all the slots at once.
 //   settle  withdraw every slot; of the slots a partner reached (an offer, a close), keep the
 //           first in the random order and decline the other offers (their proposers retry with
-//           their values). Then complete the kept one like a plain partner would.
+//           their values). Then complete the kept one like a plain partner would. Woken by the
+//           deadline with nothing kept, go round: pass 1 polls once more and gives up.
 // A partner that dies while we complete its offer, or that we find gone, sends us round again:
 // nothing was transferred.
+//
+// Giving up. Each poll of pass 1 sees its channel at its own instant, so "every poll failed"
+// does not mean that no case was ready at any one instant (Go's TestNonblockSelectRace: c2
+// becomes ready after its poll, c1 stops being ready before its poll). Two ways to a view at
+// one instant, cheap first:
+//   recheck  every change that can make an operation ready bumps its channel's change count,
+//            under the lock (layout.hpp). Pass 1 reads each count before its poll; if after the
+//            last poll no count has moved, each channel stayed unready from its poll on, so at
+//            the last poll none was ready. Costs one load per case.
+//   lock all otherwise, every case's channel lock is taken at once, in one global order
+//            (channel id; a channel in several cases, or mapped twice, is locked once), and the
+//            cases are checked under all of them: none ready, give up; else one ready case,
+//            chosen at random, is completed under the lock it was seen ready under, the others
+//            dropped first. No other code holds two channel locks, so the order cannot be
+//            inverted; the locks are only read under, so a holder that dies leaves nothing for
+//            the repair to undo (each robust lock it held is repaired on its own).
+// A select with one channel case needs neither: its one poll is its view.
 
 #include "ceramic/select.hpp"
 
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -85,6 +107,65 @@ bool ready_locked(Region& r, bool send) {
     }
   }
   return false;
+}
+
+// ---- giving up (see the top of the file) --------------------------------------------------
+
+// The channel locks of a set of cases, taken at once in one global order: by channel id, which
+// every process reads from the channel's header, so all agree. A channel met twice (two cases,
+// or two mappings of one named channel, which share one lock) is locked once. A forged header
+// that copies another channel's id makes this read the forger's channel without its lock: a
+// stale view of it, never an out-of-bounds one (every index is checked, layout.hpp).
+class AllLocked {
+ public:
+  AllLocked(const SelectCase* cs, const std::size_t* chans, std::size_t m) {
+    Region* rs[kMaxCases];
+    for (std::size_t k = 0; k < m; ++k) rs[k] = &cs[chans[k]].ch->region();
+    std::sort(rs, rs + m, [](Region* a, Region* b) {
+      return a->id() != b->id() ? a->id() < b->id() : std::less<Region*>()(a, b);
+    });
+    try {
+      for (std::size_t k = 0; k < m; ++k) {
+        if (n_ > 0 && held_[n_ - 1]->id() == rs[k]->id()) continue;
+        lock(*rs[k]);
+        held_[n_++] = rs[k];
+      }
+    } catch (...) {
+      keep_only(nullptr);
+      throw;
+    }
+  }
+  ~AllLocked() { keep_only(nullptr); }
+  AllLocked(const AllLocked&) = delete;
+  AllLocked& operator=(const AllLocked&) = delete;
+
+  // Unlocks every channel but r. True if r stays locked: locked through this very mapping
+  // (another mapping of the same channel would unlock at another address than it locked).
+  bool keep_only(const Region* r) noexcept {
+    bool kept = false;
+    for (std::size_t k = n_; k-- > 0;) {
+      if (held_[k] == r) {
+        kept = true;
+      } else {
+        unlock(*held_[k]);
+      }
+    }
+    n_ = 0;
+    return kept;
+  }
+
+ private:
+  Region* held_[kMaxCases];
+  std::size_t n_ = 0;
+};
+
+// Whether no count read before the polls (seen[k], for case chans[k]) has moved since.
+bool unchanged(const SelectCase* cs, const std::size_t* chans, const std::uint32_t* seen,
+               std::size_t m) noexcept {
+  for (std::size_t k = 0; k < m; ++k) {
+    if (change_count(cs[chans[k]].ch->region()) != seen[k]) return false;
+  }
+  return true;
 }
 
 void decline(const Queued& q) {
@@ -227,6 +308,13 @@ Completion complete(const SelectCase& c, const Queued& q) {
   return e == End::ok ? Completion::fired : Completion::retry;
 }
 
+// A plain operation that cannot block: the case completes now, or reports why not. held: the
+// case's channel lock is held already (Channel::send/recv).
+Status poll(const SelectCase& c, Site site, bool held = false) {
+  return c.kind == SelectCase::Kind::send ? c.ch->send(c.data, c.len, 0, site, held)
+                                          : c.ch->recv(c.sink, 0, site, held);
+}
+
 void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t value) {
   hooks::Record rec{};
   rec.event = e;
@@ -307,28 +395,60 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
 
   const bool traced = observed();
   bool announced = false;
-  for (;;) {
-    // Pass 1: poll in a random order.
-    for (std::size_t k = m; k > 1; --k) std::swap(chans[k - 1], chans[random_u64() % k]);
-    for (std::size_t k = 0; k < m; ++k) {
-      const SelectCase& c = cs[chans[k]];
-      Status st = c.kind == SelectCase::Kind::send ? c.ch->send(c.data, c.len, 0, site)
-                                                   : c.ch->recv(c.sink, 0, site);
-      if (st == Status::ok) return chans[k];
-      if (st == Status::closed) {
-        if (c.kind == SelectCase::Kind::send) throw ChannelClosed();
-        *closed = true;
-        return chans[k];
-      }
-    }
+  // The default or the timeout: only on a consistent view (see "Giving up").
+  auto give_up = [&] {
     if (fallback != kNoCase) return fallback;
-    if (deadline != kNoDeadline && now_ns() >= deadline) return timeout;
+    if (traced && announced) emit_select(hooks::Event::timeout, cs[chans[0]], site, 0);
+    return timeout;
+  };
+  // A poll's outcome: the index to return, or kNoCase to go on.
+  auto fired = [&](std::size_t i, Status st) {
+    if (st == Status::ok) return i;
+    if (st == Status::closed) {
+      if (cs[i].kind == SelectCase::Kind::send) throw ChannelClosed();
+      *closed = true;
+      return i;
+    }
+    return kNoCase;
+  };
+  const bool may_give_up = fallback != kNoCase || deadline != kNoDeadline;
+  for (;;) {
+    // Pass 1: poll in a random order, reading each channel's change count first.
+    for (std::size_t k = m; k > 1; --k) std::swap(chans[k - 1], chans[random_u64() % k]);
+    std::uint32_t seen[kMaxCases];
+    for (std::size_t k = 0; k < m; ++k) {
+      if (may_give_up && m > 1) seen[k] = change_count(cs[chans[k]].ch->region());
+      if (std::size_t i = fired(chans[k], poll(cs[chans[k]], site)); i != kNoCase) return i;
+    }
+    if (fallback != kNoCase || (deadline != kNoDeadline && now_ns() >= deadline)) {
+      if (m == 1 || unchanged(cs, chans, seen, m)) return give_up();
+      // Lock all: give up, or complete a case seen ready under the lock it still holds.
+      std::size_t pick = kNoCase;
+      bool held = false;
+      {  // (nothing in here waits, emits or takes another lock)
+        AllLocked all(cs, chans, m);
+        std::size_t ready[kMaxCases];
+        std::size_t n_ready = 0;
+        for (std::size_t k = 0; k < m; ++k) {
+          const SelectCase& c = cs[chans[k]];
+          if (ready_locked(c.ch->region(), c.kind == SelectCase::Kind::send)) {
+            ready[n_ready++] = chans[k];
+          }
+        }
+        if (n_ready > 0) {
+          pick = ready[random_u64() % n_ready];
+          held = all.keep_only(&cs[pick].ch->region());
+        }
+      }
+      if (pick == kNoCase) return give_up();
+      if (std::size_t i = fired(pick, poll(cs[pick], site, held)); i != kNoCase) return i;
+      continue;  // its partner was a select that chose another case, or died: look again
+    }
 
     // Pass 2: queue on every channel, then sleep on all slots.
     Queued q[kMaxCases];
     std::size_t queued = 0;
     bool ready = false;
-    WaitEnd we = WaitEnd::changed;
     try {
     for (std::size_t k = 0; k < m && !ready; ++k) {
       const SelectCase& c = cs[chans[k]];
@@ -377,7 +497,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
     if (!ready) {
       std::atomic<std::uint32_t>* words[kMaxCases];
       for (std::size_t j = 0; j < queued; ++j) words[j] = &q[j].r->slot(q[j].slot).state;
-      we = wait_any_state(words, queued, kWaiting, deadline);
+      wait_any_state(words, queued, kWaiting, deadline);  // the deadline is pass 1's to judge
     }
     } catch (...) {
       settle_all(q, queued);  // never leave a slot queued behind us (no room to park, ...)
@@ -396,10 +516,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
         return q[kept].index;
       }
     }
-    if (we == WaitEnd::deadline && kept == kNoCase) {
-      if (traced && announced) emit_select(hooks::Event::timeout, cs[q[0].index], site, 0);
-      return timeout;
-    }
+    // At the deadline with nothing kept, pass 1 polls once more and gives up.
   }
 }
 

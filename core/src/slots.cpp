@@ -47,12 +47,22 @@ void unlock(Region& r) noexcept { pthread_mutex_unlock(&r.hdr().l.lock); }
 
 void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept {
   r.mask(k, i / 64) |= std::uint64_t{1} << (i % 64);
+  changed_locked(r);
 }
 void clear_bit(Region& r, SlotKind k, std::uint32_t i) noexcept {
   r.mask(k, i / 64) &= ~(std::uint64_t{1} << (i % 64));
 }
 
 bool closed_locked(Region& r) noexcept { return (r.hdr().l.flags & kClosedFlag) != 0; }
+
+// Only lock holders write flags; readers without the lock load it atomically (closed(),
+// change_count()). The release pairs with change_count()'s acquire.
+void changed_locked(Region& r) noexcept {
+  __atomic_store_n(&r.hdr().l.flags, r.hdr().l.flags + kChangeStep, __ATOMIC_RELEASE);
+}
+std::uint32_t change_count(Region& r) noexcept {
+  return __atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE);
+}
 
 // Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
 bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
@@ -116,6 +126,7 @@ void repair_locked(Region& r) noexcept {
   if (g.capacity == 0 ? rs != 0 : (head >= g.capacity || count > g.capacity)) {
     r.hdr().r.ring_state = 0;  // corrupt beyond repair: the buffered values are lost
   }
+  changed_locked(r);  // queues and ring were recomputed: a select must look again
 }
 
 // Removes and returns the longest-waiting live slot of kind k, or kNone. Dead waiters met on

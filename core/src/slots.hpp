@@ -18,6 +18,8 @@
 namespace ceramic::detail {
 
 inline constexpr std::uint32_t kClosedFlag = 1;
+// LockLine::flags above bit 0 is the channel's change count (layout.hpp): it moves by this step.
+inline constexpr std::uint32_t kChangeStep = 2;
 inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
 // Throws ChannelError: the shared state contradicts itself (a peer scribbled on it).
@@ -27,10 +29,14 @@ inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max()
 void lock(Region& r);
 void unlock(Region& r) noexcept;
 
-// Holds the channel lock for a scope; release() drops it early.
+// Holds the channel lock for a scope; release() drops it early. Guard(r, true) adopts a lock the
+// caller already holds (taken by lock(r), in this thread).
 class Guard {
  public:
   explicit Guard(Region& r) : r_(r) { lock(r_); }
+  Guard(Region& r, bool already_held) : r_(r) {
+    if (!already_held) lock(r_);
+  }
   ~Guard() {
     if (held_) unlock(r_);
   }
@@ -46,9 +52,16 @@ class Guard {
   bool held_ = true;
 };
 
+// Queues slot i (I1). Also a change that can make a case ready: bumps the change count.
 void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
 void clear_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
 bool closed_locked(Region& r) noexcept;
+
+// The change count (layout.hpp, "SELECT"): changed_locked() is called, under the lock, by every
+// change that can make an operation on the channel ready: a waiter queued (set_bit), the ring
+// moved, close, a repair. change_count() reads it without the lock (with the closed bit).
+void changed_locked(Region& r) noexcept;
+std::uint32_t change_count(Region& r) noexcept;
 
 // Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
 bool reclaim_locked(Region& r, std::uint32_t i) noexcept;

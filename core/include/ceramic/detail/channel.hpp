@@ -53,9 +53,11 @@ class Channel {
   Status send_for(const void* data, std::size_t len, std::int64_t timeout_ns, Site);
   Status recv_for(Sink, std::int64_t timeout_ns, Site);
   // The shared-memory protocol itself, with an absolute deadline (0: a select's poll). send's
-  // len has been checked with check_value by the caller.
-  Status send(const void* data, std::size_t len, Deadline, Site);
-  Status recv(Sink, Deadline, Site);
+  // len has been checked with check_value by the caller. held: the calling thread holds the
+  // channel lock already (a select that found this case ready under it); the operation starts
+  // under it and releases it.
+  Status send(const void* data, std::size_t len, Deadline, Site, bool held = false);
+  Status recv(Sink, Deadline, Site, bool held = false);
   void close(Site);
 
   bool closed() const noexcept;
