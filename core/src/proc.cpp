@@ -36,6 +36,12 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
   return r;
 }
 
+// Sends sig to the child, by its pidfd if there is one (no pid reuse race).
+void signal_child(pid_t pid, int pidfd, int sig) noexcept {
+  if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return;
+  ::kill(pid, sig);
+}
+
 [[noreturn]] void run_child(const std::string& name, const std::function<void()>& body,
                             pid_t parent) noexcept {
   // Never outlive the parent: a parent killed with SIGKILL must not leave its children blocked
@@ -195,8 +201,16 @@ bool Proc::running() {
 void Proc::kill(int sig) noexcept {
   if (status_ || pid_ <= 0) return;
   if (auto* control = detail::controller()) return control->kill(pid_, sig);
-  if (pidfd_ >= 0 && syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) == 0) return;
-  ::kill(pid_, sig);
+  // An explicit kill is the program's intent: the trace says so before the signal, so a child
+  // it ends while blocked is not reported as a leak (the destructor's kill, below, is not).
+  if (detail::observed()) {
+    hooks::Record r{};
+    r.event = hooks::Event::kill;
+    r.peer = pid_;
+    r.value = sig;
+    detail::emit(r);
+  }
+  signal_child(pid_, pidfd_, sig);
 }
 
 void Proc::reap_or_kill() noexcept {
@@ -208,9 +222,9 @@ void Proc::reap_or_kill() noexcept {
     }
     try {
       if (running()) {
-        kill(SIGTERM);
+        signal_child(pid_, pidfd_, SIGTERM);
         if (!join_for(kill_grace())) {
-          kill(SIGKILL);
+          signal_child(pid_, pidfd_, SIGKILL);
           join();
         }
       }

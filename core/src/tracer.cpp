@@ -342,6 +342,9 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
         if (ChannelEntry* c = find_channel(r.channel)) c->closed.store(1, std::memory_order_release);
         record(r, EventKind::close, file);
         break;
+      case hooks::Event::kill:
+        record(r, EventKind::kill, file);
+        break;
     }
   } catch (...) {
     // Tracing never breaks the traced program (an allocation failed: this event is lost).

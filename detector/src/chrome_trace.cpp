@@ -96,8 +96,10 @@ std::string to_chrome_json(const Snapshot& s, const std::vector<EventInfo>& even
       case EventKind::start:
       case EventKind::exit:
       case EventKind::close:
+      case EventKind::kill:
       case EventKind::channel: {
         std::string name = e.kind == EventKind::spawn  ? "spawn " + std::to_string(e.peer)
+                           : e.kind == EventKind::kill  ? "kill " + std::to_string(e.peer)
                            : e.kind == EventKind::start ? std::string("start")
                            : e.kind == EventKind::exit  ? "exit " + std::to_string(e.value)
                            : e.kind == EventKind::close ? "close #" + short_id(e.channel)

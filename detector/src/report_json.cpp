@@ -38,6 +38,7 @@ std::string to_json(const Report& r) {
   json j;
   j["deadlock"] = r.deadlock;
   if (r.deadlock) j["kind"] = r.kind;
+  if (r.leak) j["leak"] = true;
   j["stuck"] = json::array();
   for (const StuckThread& t : r.stuck) {
     json s{{"pid", t.pid},

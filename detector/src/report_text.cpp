@@ -50,8 +50,15 @@ std::string to_text(const Report& r) {
     o << "ceramic: no deadlock\n";
     return o.str();
   }
-  o << "ceramic: DEADLOCK: " << r.stuck.size() << (r.stuck.size() == 1 ? " thread" : " threads")
-    << " can never proceed (" << r.kind << ")\n";
+  if (r.leak) {
+    o << "ceramic: LEAK: " << r.stuck.size() << (r.stuck.size() == 1 ? " thread was" : " threads were")
+      << " left blocked forever, ended while blocked or still blocked when the program ended ("
+      << r.kind << ")\n";
+  } else {
+    o << "ceramic: DEADLOCK: " << r.stuck.size()
+      << (r.stuck.size() == 1 ? " thread" : " threads") << " can never proceed (" << r.kind
+      << ")\n";
+  }
   for (const StuckThread& t : r.stuck) {
     o << "\n  " << process_label(t.name, t.pid);
     if (t.tid != t.pid) o << " thread " << t.tid;

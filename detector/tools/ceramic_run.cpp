@@ -3,8 +3,9 @@
 //   ceramic-run [options] -- PROGRAM ARGS...
 //
 // Exit status: the program's own (128 + signal if it was killed), or 3 after a confirmed
-// deadlock, once the report is printed to stderr and the process tree is killed. 125: ceramic-run
-// itself failed (bad options, cannot create the trace, cannot start the program).
+// deadlock, once the report is printed to stderr and the process tree is killed, or 3 after the
+// program ended having leaked a process (--leaks=error, the default; see leaks.hpp). 125:
+// ceramic-run itself failed (bad options, cannot create the trace, cannot start the program).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "ceramic/detector/analysis.hpp"
+#include "ceramic/detector/leaks.hpp"
 #include "ceramic/detector/snapshot.hpp"
 #include "ceramic/trace_format.hpp"
 
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   int interval_ms = 100;
   bool no_kill = false, quiet = false;
   std::vector<std::string> command;
+  std::string leaks_mode = "error";
   app.add_option("--dot", dot_path, "write the wait-for graph as Graphviz DOT to FILE")
       ->type_name("FILE");
   app.add_option("--json", json_path, "write the report as JSON to FILE")->type_name("FILE");
@@ -80,6 +83,10 @@ int main(int argc, char** argv) {
   app.add_option("--interval", interval_ms, "watch interval in milliseconds (default 100)")
       ->check(CLI::Range(10, 10000));
   app.add_flag("--no-kill", no_kill, "report a deadlock but leave the program running");
+  app.add_option("--leaks", leaks_mode,
+                 "processes left blocked forever when the program ends: error (report, exit 3; "
+                 "default), warn (report, keep the program's status) or off")
+      ->check(CLI::IsMember({"error", "warn", "off"}));
   app.add_flag("-q,--quiet", quiet, "print nothing unless there is a deadlock");
   app.add_option("command", command, "PROGRAM ARGS... (after --)")->required();
   app.positionals_at_end();
@@ -132,6 +139,28 @@ int main(int argc, char** argv) {
   for (;;) {
     int code = wait_child(child, pidfd, interval_ms);
     if (code >= 0) {
+      if (leaks_mode != "off") {
+        ceramic::detector::Report leaks;
+        try {
+          leaks = ceramic::detector::find_leaks(trace.snapshot(false), trace.events());
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "ceramic-run: cannot read the trace for leaks: %s\n", e.what());
+        }
+        if (leaks.leak) {
+          std::fputs(ceramic::detector::to_text(leaks).c_str(), stderr);
+          if (!dot_path.empty()) write_file(dot_path, ceramic::detector::to_dot(leaks));
+          if (!json_path.empty()) write_file(json_path, ceramic::detector::to_json(leaks));
+          if (keep_trace) {
+            std::fprintf(stderr, "  trace: %s (ceramic-trace dump|chrome|analyze %s)\n",
+                         trace_path.c_str(), trace_path.c_str());
+          }
+          std::fprintf(stderr, "ceramic-run: %s exited with status %d, leaving %zu thread(s) "
+                       "blocked forever (--leaks=%s)\n", command[0].c_str(), code,
+                       leaks.stuck.size(), leaks_mode.c_str());
+          cleanup();
+          return leaks_mode == "error" ? kDeadlockExit : code;
+        }
+      }
       if (!quiet) {
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::fprintf(stderr, "ceramic-run: %s exited with status %d after %.2f s, no deadlock\n",

@@ -36,6 +36,7 @@ const char* kind_name(EventKind k) {
     case EventKind::join_begin: return "join";
     case EventKind::join_end: return "joined";
     case EventKind::channel: return "channel";
+    case EventKind::kill: return "kill";
   }
   return "?";
 }

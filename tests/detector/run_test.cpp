@@ -138,6 +138,7 @@ void expect_healthy(const ScenarioRun& run) {
   ASSERT_FALSE(run.result.timed_out) << describe(run);
   EXPECT_EQ(run.result.status, 0) << describe(run);
   EXPECT_EQ(run.result.err.find("DEADLOCK"), std::string::npos) << describe(run);
+  EXPECT_EQ(run.result.err.find("LEAK"), std::string::npos) << describe(run);
   EXPECT_FALSE(file_exists(run.json_path)) << "a report was written:\n"
                                            << read_file(run.json_path);
   EXPECT_FALSE(file_exists(run.dot_path));
@@ -271,6 +272,76 @@ TEST(CeramicRunDeadlock, SelectOnTwoChannelsWhosePeersExitedIsReported) {
     EXPECT_EQ(others["X"].at("last_peer").at("name"), kMainName);
   }
   EXPECT_EQ(lines, (std::set<int>{line_of("select_dead_ends.c1"), line_of("select_dead_ends.c2")}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaks: reported when the program ends, at the blocked operation's line, exit 3.
+
+void expect_leak(const ScenarioRun& run, const std::string& scenario) {
+  ASSERT_FALSE(run.result.timed_out) << describe(run);
+  ASSERT_EQ(run.result.status, 3) << describe(run);
+  EXPECT_NE(run.result.err.find("ceramic: LEAK"), std::string::npos) << describe(run);
+  ASSERT_FALSE(run.report.is_null()) << "no JSON report\n" << describe(run);
+  EXPECT_TRUE(run.report.at("leak").get<bool>());
+  std::map<std::string, json> stuck = stuck_by_name(run.report);
+  ASSERT_EQ(stuck.size(), 1u) << run.report.dump(2);
+  ASSERT_TRUE(stuck.count("worker")) << run.report.dump(2);
+  expect_site(stuck["worker"], scenario + ".block");
+  EXPECT_EQ(channel_lines(run.report), (std::set<int>{line_of(scenario + ".chan")}));
+  ASSERT_TRUE(file_exists(run.dot_path)) << describe(run);
+}
+
+TEST(CeramicRunLeak, LocalProcEndedWhileItsChildWaitsOnItsOwnChannel) {
+  TempDir dir;
+  expect_leak(run_scenario(dir, "leak_local_proc"), "leak_local_proc");
+}
+
+TEST(CeramicRunLeak, MainReturnsWhileAWorkerWaitsInSend) {
+  TempDir dir;
+  expect_leak(run_scenario(dir, "leak_main_returns"), "leak_main_returns");
+}
+
+TEST(CeramicRunLeak, OnlyOtherHolderIsAnUnrelatedBackgroundProcess) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "leak_unrelated_holder");
+  expect_leak(run, "leak_unrelated_holder");
+  // The report says what became of the background process that held the channel.
+  EXPECT_NE(run.result.err.find("background"), std::string::npos) << describe(run);
+}
+
+TEST(CeramicRunLeak, WarnKeepsTheProgramsStatusAndStillReports) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "leak_local_proc", {"--leaks=warn"});
+  EXPECT_EQ(run.result.status, 0) << describe(run);
+  EXPECT_NE(run.result.err.find("ceramic: LEAK"), std::string::npos) << describe(run);
+}
+
+TEST(CeramicRunLeak, OffReportsNothing) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "leak_main_returns", {"--leaks=off"});
+  EXPECT_EQ(run.result.status, 0) << describe(run);
+  EXPECT_EQ(run.result.err.find("LEAK"), std::string::npos) << describe(run);
+  EXPECT_FALSE(file_exists(run.json_path));
+}
+
+TEST(CeramicRunLeak, ExplicitKillOfABlockedChildIsIntentNotALeak) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "kill_blocked_child"));
+}
+
+TEST(CeramicRunLeak, WorkersReleasedByCloseThenDestroyedAreNotLeaks) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "close_then_destroy"));
+}
+
+TEST(CeramicRunLeak, LongRunningWorkersReleasedByCloseBeforeTheEndAreNotLeaks) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "long_running_close"));
+}
+
+TEST(CeramicRunLeak, ChildHangingOutsideCeramicAbandonedAfterADeadlineIsNotALeak) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "hang_outside_ceramic"));
 }
 
 // ---------------------------------------------------------------------------------------------

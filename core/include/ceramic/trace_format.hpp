@@ -64,6 +64,7 @@ enum class EventKind : std::uint8_t {
   join_begin = 9,  // peer: the child
   join_end = 10,   // peer: the child, value: its exit code
   channel = 11,    // a channel was created (value: capacity)
+  kill = 12,       // peer: a child the program ended on purpose (Proc::kill), value: signal
 };
 
 struct FileHeader {

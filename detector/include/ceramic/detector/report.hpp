@@ -71,6 +71,9 @@ struct Report {
   std::vector<Peer> processes;       // every process in the graph (stuck, exited, killed)
   std::vector<std::vector<pid_t>> cycles;  // wait-for cycles among stuck processes, if any
   std::string kind;  // "no live peer", "cycle" (each waits for one other), or "knot"
+  // A leak (find_leaks): the stuck threads were left blocked forever by a program that went on
+  // and ended; deadlock is also true, kind says how each is stuck at the end.
+  bool leak = false;
 };
 
 std::string to_text(const Report&);
