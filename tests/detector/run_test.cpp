@@ -344,6 +344,15 @@ TEST(CeramicRunLeak, ChildHangingOutsideCeramicAbandonedAfterADeadlineIsNotALeak
   expect_healthy(run_scenario(dir, "hang_outside_ceramic"));
 }
 
+#ifdef CERAMIC_EXAMPLE_ISOLATE_HANG
+TEST(CeramicRunLeak, IsolateHangExampleIsNotALeak) {
+  CommandResult r = run_command({CERAMIC_RUN, "--", CERAMIC_EXAMPLE_ISOLATE_HANG}, kPatience);
+  ASSERT_FALSE(r.timed_out) << r.err;
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("LEAK"), std::string::npos) << r.err;
+}
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // Healthy programs: never reported, their own exit status.
 
