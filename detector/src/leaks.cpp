@@ -34,17 +34,24 @@ bool killed_on_purpose(const ThreadInfo& t, const std::multimap<pid_t, std::int6
   return false;
 }
 
-// Woken before it died: a close of a channel it waits on, or a peer's rendezvous with it.
+// Woken before it died: a close of a channel it waits on after it blocked, or a rendezvous a
+// peer recorded with it that it never recorded itself. (A peer's send returns once the value is
+// taken, maybe before the receiver writes that it woke, and the receiver may be killed in
+// between; the peer's record may also come after the receiver has blocked again, so time alone
+// cannot tell: count the two sides' records per channel.)
 bool released(const ThreadInfo& t, const Snapshot& s, const std::vector<EventInfo>& events) {
   for (const Wait& w : t.waits) {
     if (const ChannelInfo* c = s.channel(w.channel); c && c->closed) return true;
   }
+  std::map<std::uint64_t, long> unmatched;  // per channel: peers' records minus its own
   for (const EventInfo& e : events) {
-    if (e.t_ns < t.since_ns || !waits_on(t, e.channel)) continue;
-    if (e.kind == EventKind::close) return true;
-    if (e.kind == EventKind::rendezvous && e.peer == t.pid && e.pid != t.pid) return true;
+    if (!waits_on(t, e.channel)) continue;
+    if (e.kind == EventKind::close && e.t_ns >= t.since_ns) return true;
+    if (e.kind != EventKind::rendezvous) continue;
+    if (e.pid != t.pid && e.peer == t.pid) ++unmatched[e.channel];
+    if (e.pid == t.pid && e.peer > 0 && e.peer != t.pid) --unmatched[e.channel];
   }
-  return false;
+  return std::any_of(unmatched.begin(), unmatched.end(), [](const auto& u) { return u.second > 0; });
 }
 
 }  // namespace

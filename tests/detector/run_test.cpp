@@ -309,6 +309,11 @@ TEST(CeramicRunLeak, OnlyOtherHolderIsAnUnrelatedBackgroundProcess) {
   EXPECT_NE(run.result.err.find("background"), std::string::npos) << describe(run);
 }
 
+TEST(CeramicRunLeak, RangeForOverAChannelNeverClosedIsReportedAtTheLoopsLine) {
+  TempDir dir;
+  expect_leak(run_scenario(dir, "leak_range_for"), "leak_range_for");
+}
+
 TEST(CeramicRunLeak, WarnKeepsTheProgramsStatusAndStillReports) {
   TempDir dir;
   ScenarioRun run = run_scenario(dir, "leak_local_proc", {"--leaks=warn"});

@@ -19,6 +19,7 @@
 //                          goes out of scope
 //   leak_main_returns      main returns 50 ms after a worker blocks in send forever (its Proc
 //                          is never destroyed: the worker dies with the tree)
+//   leak_range_for         a worker ranging over a channel nobody closes (the loop's line)
 //   leak_unrelated_holder  a worker's recv whose only other holder is a background process
 //                          that inherited the handle by fork and never touches it
 // Not leaks (exit 0, no report):
@@ -329,14 +330,15 @@ int slow_child_start() {
 // Leaks
 
 // Waits (bounded) until the trace records a thread of pid blocked in a ceramic operation: the
-// scenario then knows the leak is in place without guessing with a sleep.
-bool wait_until_blocked(pid_t pid) {
+// scenario then knows the leak is in place without guessing with a sleep. min_ops: operations
+// the thread must have completed first (a peer's send returns before the receiver records it).
+bool wait_until_blocked(pid_t pid, std::uint64_t min_ops = 0) {
   const char* path = std::getenv(ceramic::trace::kEnvVar);
   if (!path) return false;
   auto trace = ceramic::detector::TraceFile::map(path);
   for (int i = 0; i < 10000; ++i) {  // 10 s at most
     for (const auto& t : trace.snapshot(false).threads) {
-      if (t.pid == pid && t.blocked()) return true;
+      if (t.pid == pid && t.blocked() && t.ops >= min_ops) return true;
     }
     std::this_thread::sleep_for(1ms);
   }
@@ -384,6 +386,18 @@ int leak_unrelated_holder() {
   }
   if (!wait_until_blocked(worker.pid())) return 1;
   std::this_thread::sleep_for(50ms);
+  return 0;
+}
+
+int leak_range_for() {
+  Chan<int> jobs;  // @line leak_range_for.chan
+  {
+    Proc worker("worker", [&] {
+      for (int v : jobs) ignore(v);  // @line leak_range_for.block
+    });
+    jobs.send(1);
+    if (!wait_until_blocked(worker.pid(), 1)) return 1;
+  }  // no close: the worker waits for a next job forever
   return 0;
 }
 
@@ -474,7 +488,7 @@ const std::map<std::string_view, int (*)()> kScenarios = {
     {"pipe_thread_known", pipe_thread_known}, {"slow_child_start", slow_child_start},
     {"exit7", exit7},             {"killed", killed},
     {"leak_local_proc", leak_local_proc}, {"leak_main_returns", leak_main_returns},
-    {"leak_unrelated_holder", leak_unrelated_holder},
+    {"leak_unrelated_holder", leak_unrelated_holder}, {"leak_range_for", leak_range_for},
     {"kill_blocked_child", kill_blocked_child}, {"close_then_destroy", close_then_destroy},
     {"long_running_close", long_running_close}, {"hang_outside_ceramic", hang_outside_ceramic},
 };

@@ -93,16 +93,18 @@ class Chan {
   // A process-tree-unique id, as the tracer and reports name the channel.
   std::uint64_t id() const noexcept { return ch_->id(); }
 
-  // for (T v : chan) receives until the channel is closed and drained.
+  // for (T v : chan) receives until the channel is closed and drained. Every receive of the
+  // loop is traced at the loop's line: begin() takes the caller's Site, which the range-for
+  // statement supplies, and the iterator carries it.
   class iterator {
    public:
     using value_type = T;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    explicit iterator(Chan* c) : c_(c) { ++*this; }
+    iterator(Chan* c, Site site) : c_(c), site_(site) { ++*this; }
     const T& operator*() const { return *v_; }
     iterator& operator++() {
-      v_ = c_->recv();
+      v_ = c_->recv(site_);
       return *this;
     }
     void operator++(int) { ++*this; }
@@ -110,9 +112,10 @@ class Chan {
 
    private:
     Chan* c_ = nullptr;
+    Site site_{};
     std::optional<T> v_;
   };
-  iterator begin() { return iterator(this); }
+  iterator begin(Site site = Site::current()) { return iterator(this, site); }
   std::default_sentinel_t end() { return {}; }
 
   friend bool operator==(const Chan& a, const Chan& b) noexcept { return a.ch_ == b.ch_; }
