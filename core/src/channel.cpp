@@ -12,8 +12,9 @@
 // values) and stores kDone; or, for values longer than a slot, the receiver pulls the bytes
 // from the sender's memory while the sender waits (kPulling), so large values cost one copy.
 //
-// Select (next): a selecting thread will reserve one slot per case, in each case's channel,
-// flagged as a select slot, and sleep on all their state words at once (futex_waitv). A partner
+// Select (select.cpp, "SELECT" in layout.hpp): a selecting thread reserves one slot per case, in
+// each case's channel, flagged as a select slot, and sleeps on all their state words at once
+// (futex_waitv). A partner
 // that dequeues a select slot cannot complete it on its own, since another case may be
 // completing at the same moment in a channel it cannot lock: it proposes instead (kOffered,
 // with its value or its request), and the selecting thread accepts exactly one proposal and
@@ -182,12 +183,10 @@ Status Channel::recv_for(Sink sink, std::int64_t timeout_ns, Site site) {
   return recv(sink, timeout_ns < 0 ? kNoDeadline : deadline_after(timeout_ns), site);
 }
 
+// len was checked against the channel's type by the caller (send_for, select): check_value.
 Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   Region& r = *region_;
   const Geometry& geo = r.geo();
-  if (geo.elem_size != 0 && len != geo.elem_size) {
-    throw std::invalid_argument("ceramic: value size does not match the channel's type");
-  }
   const bool large = len > geo.inline_bytes;
   // Buffered channels park long values in their value file before queueing them.
   const std::uint64_t spill = large && geo.capacity > 0 ? park(r, data, len) : 0;

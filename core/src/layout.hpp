@@ -5,7 +5,7 @@
 // So: geometry (offsets, counts, sizes) is computed once per process and kept in a private
 // Geometry, never re-read from the region; every index and length read from the region is
 // bounds-checked before use; a dead lock holder is detected by the kernel (robust mutexes) and
-// its half-done update is repaired (Engine::repair) from per-slot state.
+// its half-done update is repaired (repair_locked, slots.cpp) from per-slot state.
 //
 // REGION
 //   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
@@ -25,7 +25,7 @@
 //   I5. After close, no slot is queued and nothing is ever added to the ring.
 //
 // SLOT STATES (Slot::state, a futex word; kSleeper is or-ed in by a waiter about to sleep)
-//   kFree     -> kReserved     owner, under the lock (reserve_slot)
+//   kFree     -> kReserved     owner, under the lock (reserve_locked)
 //   kReserved -> kWaiting      owner, under the lock, when it queues itself
 //   kWaiting  -> kDone         partner, under the lock: value delivered into / taken from slot
 //   kWaiting  -> kClosed       close(), under the lock

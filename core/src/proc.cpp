@@ -36,9 +36,15 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
   return r;
 }
 
-// Sends sig to the child, by its pidfd if there is one (no pid reuse race).
+// Sends sig to the child. With a pidfd, it alone names the child: if signalling through it
+// fails, the child is gone (perhaps reaped behind our back), and its pid may already be another
+// process's. Only a kernel without pidfds falls back to the pid, which stays ours while the
+// child is unreaped.
 void signal_child(pid_t pid, int pidfd, int sig) noexcept {
-  if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return;
+  if (pidfd >= 0) {
+    syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+    return;
+  }
   ::kill(pid, sig);
 }
 
@@ -202,7 +208,8 @@ void Proc::kill(int sig) noexcept {
   if (status_ || pid_ <= 0) return;
   if (auto* control = detail::controller()) return control->kill(pid_, sig);
   // An explicit kill is the program's intent: the trace says so before the signal, so a child
-  // it ends while blocked is not reported as a leak (the destructor's kill, below, is not).
+  // it ends while blocked is not reported as a leak (the destructor's signals write no such
+  // record).
   if (detail::observed()) {
     hooks::Record r{};
     r.event = hooks::Event::kill;

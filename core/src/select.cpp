@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -403,3 +404,14 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
 }
 
 }  // namespace ceramic::detail
+
+namespace ceramic {
+
+void select(Site site) {
+  bool closed = false;
+  detail::select(nullptr, 0, &closed, site);
+  // A controller may only end this process; it never returns from a select of no cases.
+  std::abort();
+}
+
+}  // namespace ceramic

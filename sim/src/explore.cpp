@@ -85,6 +85,7 @@ struct Found {
   bool failed = false;
   std::uint64_t iteration = 0;
   Outcome outcome;
+  CoverageLog coverage;   // of every schedule the worker ran
 };
 
 class Progress {
@@ -131,6 +132,7 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
   Found found;
   Clock::time_point stop = o.time_budget.count() > 0 ? Clock::now() + o.time_budget
                                                      : Clock::time_point::max();
+  std::size_t stale = 0;  // schedules in a row that added nothing to the coverage
   for (std::uint64_t it = 0; it < o.iterations; ++it) {
     if (!mine(it, o, w, nworkers)) continue;
     if (it > shared.first_failure.load(std::memory_order_acquire)) break;
@@ -151,8 +153,11 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
       break;
     }
     if (progress) progress->update(shared.done.load(), false);
+    stale = out.grew ? 0 : stale + 1;
+    if (o.coverage_patience > 0 && stale >= o.coverage_patience) break;
   }
   if (!found.failed && strategy->complete()) *complete = true;
+  found.coverage = runner.coverage();
   return found;
 }
 
@@ -168,17 +173,20 @@ Schedule schedule_of(const Options& opts, std::vector<Choice> choices) {
 Result to_result(const Found& f, const Options& opts, std::size_t schedules) {
   Result r;
   r.schedules = schedules;
+  r.coverage = f.coverage.result();
   if (!f.failed) return r;
   const Outcome& o = f.outcome;
   Schedule s = schedule_of(opts, o.choices);
   // A runaway stopped at the step bound: the schedule carries it so that replay stops there too.
-  if (o.failure == Failure::runaway) s.step_limit = static_cast<std::uint32_t>(std::min<std::size_t>(o.steps, UINT32_MAX));
+  if (o.info.kind == Failure::runaway) s.step_limit = static_cast<std::uint32_t>(std::min<std::size_t>(o.steps, UINT32_MAX));
   r.failed = true;
-  r.failure = o.failure;
+  r.failure = o.info.kind;
+  r.info = o.info;
   r.schedule = encode(s);
   r.replay = replay_line(r.schedule);
+  // The edge: the failure's data becomes text here, and nowhere before.
   r.report = failure_report(o, r.schedule, r.replay, f.iteration);
-  r.dot = o.dot;
+  if (o.info.graph) r.dot = detector::to_dot(*o.info.graph);
   r.output = o.output;
   r.iteration = f.iteration;
   r.steps = o.steps;
@@ -207,18 +215,22 @@ std::string serialize(const Found& f, bool complete) {
   std::string out;
   put_str(out, f.failed ? "1" : "0");
   put_str(out, complete ? "1" : "0");
+  put_str(out, f.coverage.encode());
   if (!f.failed) return out;
   const Outcome& o = f.outcome;
+  // The detector's graph does not travel: the parent replays the schedule to rebuild it.
+  const FailureInfo& i = o.info;
   put_str(out, std::to_string(f.iteration));
-  put_str(out, std::to_string(static_cast<int>(o.failure)));
-  put_str(out, o.message);
+  put_str(out, std::to_string(static_cast<int>(i.kind)));
+  put_str(out, i.summary);
+  put_str(out, i.process);
+  put_str(out, i.file);
+  put_str(out, std::to_string(i.line));
   put_str(out, encode(Schedule{false, o.choices, 0}));
   put_str(out, std::to_string(o.steps));
-  std::string recent;
-  for (const auto& l : o.recent) recent += l + '\n';
-  put_str(out, recent);
-  put_str(out, o.report);
-  put_str(out, o.dot);
+  std::string steps;
+  for (const auto& l : i.steps) steps += l + '\n';
+  put_str(out, steps);
   put_str(out, o.output);
   return out;
 }
@@ -230,16 +242,20 @@ bool deserialize(const std::string& in, Found& f, bool& complete) {
   f.failed = s == "1";
   if (!get_str(in, pos, s)) return false;
   complete = s == "1";
+  if (!get_str(in, pos, s) || !f.coverage.decode(s)) return false;
   if (!f.failed) return true;
   Outcome& o = f.outcome;
-  std::string it, kind, sched, steps, recent;
-  if (!get_str(in, pos, it) || !get_str(in, pos, kind) || !get_str(in, pos, o.message) ||
+  FailureInfo& i = o.info;
+  std::string it, kind, line, sched, steps, recent;
+  if (!get_str(in, pos, it) || !get_str(in, pos, kind) || !get_str(in, pos, i.summary) ||
+      !get_str(in, pos, i.process) || !get_str(in, pos, i.file) || !get_str(in, pos, line) ||
       !get_str(in, pos, sched) || !get_str(in, pos, steps) || !get_str(in, pos, recent) ||
-      !get_str(in, pos, o.report) || !get_str(in, pos, o.dot) || !get_str(in, pos, o.output)) {
+      !get_str(in, pos, o.output)) {
     return false;
   }
   f.iteration = std::stoull(it);
-  o.failure = static_cast<Failure>(std::stoi(kind));
+  i.kind = static_cast<Failure>(std::stoi(kind));
+  i.line = std::stoi(line);
   std::string err;
   auto decoded = decode(sched, &err);
   if (decoded) o.choices = decoded->choices;
@@ -247,7 +263,7 @@ bool deserialize(const std::string& in, Found& f, bool& complete) {
   for (std::size_t a = 0, b; a < recent.size(); a = b + 1) {
     b = recent.find('\n', a);
     if (b == std::string::npos) b = recent.size();
-    o.recent.push_back(recent.substr(a, b - a));
+    i.steps.push_back(recent.substr(a, b - a));
   }
   return true;
 }
@@ -310,6 +326,7 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
     progress.update(shared->done.load(), shared->first_failure.load() != UINT64_MAX);
   }
   Found best;
+  CoverageLog all;
   bool complete = true;
   for (auto& w : workers) {
     int st;
@@ -322,11 +339,25 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
       throw std::runtime_error("ceramic::sim: a worker process died without reporting");
     }
     complete = complete && c;
+    all.merge(f.coverage);
     if (f.failed && (!best.failed || f.iteration < best.iteration)) best = std::move(f);
   }
   std::size_t done = shared->done.load();
   progress.finish(done, best.failed);
   munmap(shared, sizeof(Shared));
+  FailureInfo& info = best.outcome.info;
+  if (best.failed && (info.kind == Failure::deadlock || info.kind == Failure::leak)) {
+    // The detector's graph stayed in the worker: replaying the schedule here rebuilds it.
+    Runner runner(o);
+    auto again = make_replay(schedule_of(o, best.outcome.choices));
+    again->begin(0);
+    Outcome rerun = runner.run(body, *again, o.force_unbuffered);
+    if (rerun.info.kind == info.kind) {
+      info.graph = std::move(rerun.info.graph);
+      info.blocked = std::move(rerun.info.blocked);
+    }
+  }
+  best.coverage = std::move(all);
   return to_result(best, o, done);
 }
 
@@ -356,6 +387,7 @@ Result replay(std::function<void()> body, std::string_view schedule) {
   detail::Found f;
   f.outcome = runner.run(body, *strategy, s->unbuffered);
   f.failed = f.outcome.failed();
+  f.coverage = runner.coverage();
   r = detail::to_result(f, o, 1);
   if (r.failure == Failure::mismatch) {
     // The choices taken before the program left the schedule replay nothing useful: report
@@ -409,6 +441,7 @@ Result explore(std::function<void()> body, Options o) {
     r.complete = complete;
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.print_coverage) std::fputs(to_table(r.coverage).c_str(), stderr);
   return r;
 }
 

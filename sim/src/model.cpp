@@ -262,12 +262,7 @@ Effects Model::apply_invisible(int self) {
       t.state = TaskState::running;
       return e;
     }
-    case OpKind::discard:
-      e.step = "";
-      e.replies.emplace_back(self);
-      t.state = TaskState::running;
-      return e;
-    default:
+    default:  // a sync, or a discard whose child is gone: nothing to do but go on
       e.replies.emplace_back(self);
       t.state = TaskState::running;
       return e;

@@ -87,6 +87,7 @@ struct Task {
   int children = 0;
   int channels_made = 0;
   std::set<std::uint64_t> holds;
+  bool waited = false;         // coverage: its pending operation was seen waiting
   // The last completed rendezvous, for reports ("exited after meeting B at x.cpp:12").
   int last_peer = -1;
   std::string last_file;

@@ -101,13 +101,20 @@ std::string apply(std::string_view key, std::string_view v, Options& o) {
     if (v == "any" || v == "any_time") o.timeouts = Timeouts::any_time;
     else if (v == "idle" || v == "when_idle") o.timeouts = Timeouts::when_idle;
     else return "is any (a blocked timed wait may time out at any point) or idle (only when nothing else can happen)";
+  } else if (key == "patience") {
+    if (!number(v, kSize, &n)) return "is a number of schedules (0: run every iteration)";
+    o.coverage_patience = n;
+  } else if (key == "coverage") {
+    if (v == "1" || v == "true") o.print_coverage = true;
+    else if (v == "0" || v == "false") o.print_coverage = false;
+    else return "is 0 or 1";
   } else if (key == "fairness") {
     if (!number(v, UINT32_MAX, &n)) return "is a number of steps (0: never switch to a fair schedule)";
     o.fairness_bound = n;
   } else {
     return "is not an option (strategy, iterations, seed, depth, unbuffered, max_steps, time, "
            "shard, workers, progress, step_timeout, max_value_bytes, max_processes, reduction, "
-           "timeouts, fairness)";
+           "timeouts, fairness, patience, coverage)";
   }
   return {};
 }

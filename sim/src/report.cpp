@@ -103,8 +103,8 @@ detector::Snapshot snapshot_of(const Model& m) {
   return s;
 }
 
-DeadlockText deadlock_report(const Model& m) {
-  DeadlockText d;
+Judgement deadlock_report(const Model& m) {
+  Judgement d;
   detector::Report r = detector::analyze(snapshot_of(m));
   std::string blocked;
   int n = 0;
@@ -115,22 +115,20 @@ DeadlockText deadlock_report(const Model& m) {
   d.summary = "deadlock: " + blocked + (n == 1 ? " is" : " are") +
               " blocked and nothing else can happen";
   if (r.deadlock) {
-    d.text = detector::to_text(r);
-    d.dot = detector::to_dot(r);
+    d.graph = std::move(r);
   } else {
     // Every live process is parked and no transition is enabled: a deadlock by construction,
     // even where the detector's live rules (which must not guess) cannot prove it.
     for (const Task& t : m.tasks) {
       if (t.state != TaskState::parked) continue;
-      d.text += "  " + t.name + " blocked at " + t.pending.file +
-                ":" + std::to_string(t.pending.line) + "\n";
+      d.blocked.push_back(t.name + " blocked at " + t.pending.file + ":" + std::to_string(t.pending.line));
     }
   }
   return d;
 }
 
 std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, int ender,
-                            bool at_exit, bool quiescent, DeadlockText* d) {
+                            bool at_exit, bool quiescent, Judgement* d) {
   std::vector<int> left;
   for (int t : candidates) {
     if (m.waits_forever_unless_served(m.tasks[t])) left.push_back(t);
@@ -148,7 +146,10 @@ std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, 
   }
   detector::Report r = detector::analyze(snap);
   if (!quiescent) {
-    std::erase_if(left, [&r](int t) {
+    // Kept: what the detector finds stuck, and a select of no cases (Go's select {}), which
+    // nothing could ever serve.
+    std::erase_if(left, [&r, &m](int t) {
+      if (m.tasks[t].pending.op == OpKind::select && m.tasks[t].pending.cases.empty()) return false;
       return std::none_of(r.stuck.begin(), r.stuck.end(),
                           [t](const detector::StuckThread& s) { return s.pid == t + 1; });
     });
@@ -162,12 +163,11 @@ std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, 
                (at_exit ? "the program ended (" + by + " returned from the body) and nothing could serve " + them
                         : by + " destroyed the Proc and nothing could serve " + them);
   if (r.deadlock) {
-    d->text = detector::to_text(r);
-    d->dot = detector::to_dot(r);
+    d->graph = std::move(r);
   } else {
     for (int task : left) {
       const Task& t = m.tasks[task];
-      d->text += "  " + t.name + " blocked at " + t.pending.file + ":" + std::to_string(t.pending.line) + "\n";
+      d->blocked.push_back(t.name + " blocked at " + t.pending.file + ":" + std::to_string(t.pending.line));
     }
   }
   return left;
@@ -180,14 +180,19 @@ std::string replay_line(const std::string& schedule) {
 
 std::string failure_report(const Outcome& o, const std::string& schedule, const std::string& replay,
                            std::size_t iteration) {
-  std::string s = "ceramic sim: " + std::string(to_string(o.failure)) + " in schedule " +
+  std::string s = "ceramic sim: " + std::string(to_string(o.info.kind)) + " in schedule " +
                   std::to_string(iteration) + " after " + std::to_string(o.steps) + " steps\n";
-  s += o.message + "\n";
-  if (!o.recent.empty()) {
+  const FailureInfo& f = o.info;
+  s += f.summary + "\n";
+  if (!f.steps.empty()) {
     s += "\nlast steps:\n";
-    for (const std::string& line : o.recent) s += "  " + line + "\n";
+    for (const std::string& line : f.steps) s += "  " + line + "\n";
   }
-  if (!o.report.empty()) s += "\n" + o.report;
+  if (f.graph) s += "\n" + detector::to_text(*f.graph);
+  if (!f.blocked.empty()) {
+    s += "\n";
+    for (const std::string& line : f.blocked) s += "  " + line + "\n";
+  }
   if (!o.output.empty()) {
     s += "\noutput of the failing schedule (tail):\n" + o.output;
     if (o.output.back() != '\n') s += "\n";

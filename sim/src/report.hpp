@@ -11,10 +11,11 @@
 
 namespace ceramic::sim::detail {
 
-struct DeadlockText {
-  std::string summary;  // one line
-  std::string text;     // detector::to_text
-  std::string dot;      // detector::to_dot
+// What the explorer concluded about a blocked state, as data (FailureInfo's fields).
+struct Judgement {
+  std::string summary;                     // one line
+  std::optional<detector::Report> graph;   // the detector's report, when it proves it
+  std::vector<std::string> blocked;        // otherwise: who waits where
 };
 
 // The model's state as the detector's snapshot: tasks as processes, the model's channels with
@@ -22,17 +23,17 @@ struct DeadlockText {
 detector::Snapshot snapshot_of(const Model&);
 
 // The deadlock in model, reported by the detector.
-DeadlockText deadlock_report(const Model&);
+Judgement deadlock_report(const Model&);
 
 // Of candidates, the tasks left blocked forever (leaked) when ender ends them (its Proc was
 // destroyed) or when the program ends (ender 0 returned from the body): those waiting without a
 // deadline that the detector finds stuck once the ender is gone (all of them when nothing can
 // move: quiescent). Empty: no leak. Otherwise *report holds the explanation.
 std::vector<int> find_leaks(const Model&, const std::vector<int>& candidates, int ender, bool at_exit,
-                            bool quiescent, DeadlockText* report);
+                            bool quiescent, Judgement* report);
 
-// The full report of a failing schedule: what happened, the last steps, the detector's
-// report if any, the schedule, the replay line and the captured output. An empty replay line
+// The full report of a failing schedule, printed from its data: what happened, the last steps,
+// the detector's report if any, the schedule, the replay line and the captured output. An empty replay line
 // means the schedule was a replay that the program did not follow.
 std::string failure_report(const Outcome&, const std::string& schedule, const std::string& replay,
                            std::size_t iteration);

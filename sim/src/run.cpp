@@ -72,12 +72,22 @@ class Runner::Execution {
     b.nlog = 0;
   }
 
-  bool fail(Failure f, std::string msg) {
-    if (out_.failure == Failure::none) {
-      out_.failure = f;
-      out_.message = std::move(msg);
+  // Records the schedule's first failure; process/file/line say who and where, when known.
+  bool fail(Failure f, std::string msg, const Task* t = nullptr, std::string file = {}, int line = 0) {
+    if (out_.info.kind == Failure::none) {
+      out_.info.kind = f;
+      out_.info.summary = std::move(msg);
+      if (t) out_.info.process = t->name;
+      out_.info.file = std::move(file);
+      out_.info.line = line;
     }
     return false;
+  }
+  void judged(Failure f, Judgement j) {
+    out_.info.kind = f;
+    out_.info.summary = std::move(j.summary);
+    out_.info.graph = std::move(j.graph);
+    out_.info.blocked = std::move(j.blocked);
   }
   std::string who(const Task& t) const { return t.name; }
   std::string at(const Pending& p) const {
@@ -102,6 +112,10 @@ class Runner::Execution {
   Outcome out_;
   std::vector<int> box_task_;   // box -> the task using it, or -1 when free
   bool leaked(const std::vector<int>& candidates, int ender, bool at_exit, bool quiescent);
+  void cover_arrival(const Task& t);
+  void cover_waits(const std::vector<Transition>& enabled);
+  void cover_wait(Task& t);
+  void cover_completion(int task, int case_index);
   std::vector<std::size_t> starved_;  // per task: choice points it could have moved and did not
   std::size_t settling_ = 0;    // steps taken since the root returned from the body
   bool fair_ = false;           // the schedule runs fairly from here on
@@ -115,12 +129,13 @@ bool Runner::Execution::reported_failure() {
   h.fail_file[sizeof h.fail_file - 1] = '\0';
   int b = h.fail_task;
   int task = b >= 0 && static_cast<std::size_t>(b) < box_task_.size() ? box_task_[b] : -1;
-  std::string name = task >= 0 ? who(model_.tasks[task]) : std::string("a process");
+  const Task* t = task >= 0 ? &model_.tasks[task] : nullptr;
+  std::string name = t ? who(*t) : std::string("a process");
   auto kind = static_cast<Failure>(h.fail_kind <= static_cast<std::uint8_t>(Failure::leak)
                                        ? h.fail_kind
                                        : static_cast<std::uint8_t>(Failure::check));
   std::string where = h.fail_file[0] ? std::string(" at ") + h.fail_file + ":" + std::to_string(h.fail_line) : "";
-  fail(kind, name + where + ": " + h.fail_text);
+  fail(kind, name + where + ": " + h.fail_text, t, h.fail_file, h.fail_line);
   return true;
 }
 
@@ -134,9 +149,9 @@ bool Runner::Execution::died(Task& t) {
   }
   t.state = TaskState::killed;
   t.exit_code = st >= 0 && WIFSIGNALED(st) ? 128 + WTERMSIG(st) : st >= 0 ? WEXITSTATUS(st) : 128;
-  if (st >= 0 && WIFSIGNALED(st)) return fail(Failure::crash, who(t) + " " + describe_status(st));
-  if (st >= 0) return fail(Failure::exit_code, who(t) + " " + describe_status(st));
-  return fail(Failure::crash, who(t) + " died");
+  if (st >= 0 && WIFSIGNALED(st)) return fail(Failure::crash, who(t) + " " + describe_status(st), &t);
+  if (st >= 0) return fail(Failure::exit_code, who(t) + " " + describe_status(st), &t);
+  return fail(Failure::crash, who(t) + " died", &t);
 }
 
 // Until every live task is parked. false: the schedule ended (a failure was recorded).
@@ -255,7 +270,7 @@ bool Runner::Execution::ingest(Task& t) {
   p.line = b.line;
   p.text = b.text;
   std::uint32_t ncases = b.ncases;
-  auto bad = [&](const char* what) { return fail(Failure::misuse, who(t) + ": corrupt mailbox (" + what + ")"); };
+  auto bad = [&](const char* what) { return fail(Failure::misuse, who(t) + ": corrupt mailbox (" + what + ")", &t); };
   auto set_timeout = [&](std::int64_t ns) {
     p.timed = true;
     p.poll = ns == 0;
@@ -310,7 +325,8 @@ bool Runner::Execution::ingest(Task& t) {
       if (child < 0 || model_.tasks[child].parent != t.index) {
         return fail(Failure::misuse, who(t) + at(p) + ": waits for or signals pid " +
                                          std::to_string(p.target) +
-                                         ", which is not a child it started under the simulator");
+                                         ", which is not a child it started under the simulator",
+                    &t, p.file, p.line);
       }
       if (p.op == OpKind::join && b.timeout_ns >= 0) set_timeout(b.timeout_ns);
       break;
@@ -327,7 +343,65 @@ bool Runner::Execution::ingest(Task& t) {
   }
   t.pending = std::move(p);
   t.state = TaskState::parked;
+  t.waited = false;
+  cover_arrival(t);
   return true;
+}
+
+namespace {
+// The coverage name of an operation, or nullptr for those coverage does not count.
+const char* covered_op(OpKind op) {
+  switch (op) {
+    case OpKind::send: return "send";
+    case OpKind::recv: return "recv";
+    case OpKind::select: return "select";
+    case OpKind::join: return "join";
+    case OpKind::close: return "close";
+    default: return nullptr;
+  }
+}
+}  // namespace
+
+void Runner::Execution::cover_arrival(const Task& t) {
+  const char* op = covered_op(t.pending.op);
+  if (!op || t.pending.file.empty()) return;
+  std::vector<std::string> cases;
+  if (t.pending.op == OpKind::select) {
+    for (const Case& c : t.pending.cases) {
+      cases.push_back(c.kind == CaseKind::recv       ? "recv"
+                      : c.kind == CaseKind::send     ? "send"
+                      : c.kind == CaseKind::fallback ? "default"
+                                                     : "timeout");
+    }
+  }
+  out_.grew = r_.coverage_.reach(t.pending.file, t.pending.line, op, cases) || out_.grew;
+}
+
+// Parked operations that nothing enabled can complete while something else runs: seen waiting.
+void Runner::Execution::cover_waits(const std::vector<Transition>& enabled) {
+  for (Task& t : model_.tasks) {
+    if (t.state != TaskState::parked || t.waited || t.pending.op == OpKind::close) continue;
+    bool movable = std::any_of(enabled.begin(), enabled.end(), [&t](const Transition& tr) {
+      return tr.task == t.index || tr.partner == t.index;
+    });
+    if (!movable) cover_wait(t);
+  }
+}
+
+void Runner::Execution::cover_wait(Task& t) {
+  const char* op = covered_op(t.pending.op);
+  if (t.waited || !op || t.pending.file.empty()) return;
+  t.waited = true;
+  out_.grew = r_.coverage_.block(t.pending.file, t.pending.line, op) || out_.grew;
+}
+
+void Runner::Execution::cover_completion(int task, int case_index) {
+  if (task < 0) return;
+  const Task& t = model_.tasks[task];
+  const char* op = covered_op(t.pending.op);
+  if (!op || t.pending.file.empty()) return;
+  out_.grew = r_.coverage_.complete(t.pending.file, t.pending.line, op,
+                                    t.pending.op == OpKind::select ? case_index : -1) || out_.grew;
 }
 
 // Boxes of tasks whose processes are gone are free again; a process that is not gone yet (it
@@ -373,7 +447,8 @@ bool Runner::Execution::spawn(int self) {
     const Task& t = model_.tasks[self];
     return fail(Failure::misuse, who(t) + at(t.pending) + ": more than " +
                                      std::to_string(r_.layout_.max_tasks) +
-                                     " processes alive at once (Options::max_processes)");
+                                     " processes alive at once (Options::max_processes)",
+                &t, t.pending.file, t.pending.line);
   }
   int child = model_.spawn(self);
   Task& c = model_.tasks[child];
@@ -430,8 +505,9 @@ bool Runner::Execution::deliver(Effects e) {
 void Runner::Execution::note(std::string line) {
   ++out_.steps;
   if (line.empty()) return;
-  out_.recent.push_back(std::to_string(out_.steps) + ". " + line);
-  if (out_.recent.size() > kRecentSteps) out_.recent.erase(out_.recent.begin());
+  std::vector<std::string>& steps = out_.info.steps;
+  steps.push_back(std::to_string(out_.steps) + ". " + line);
+  if (steps.size() > kRecentSteps) steps.erase(steps.begin());
 }
 
 // The transition to take among enabled (size >= 2). The strategy chooses, until some task has
@@ -478,12 +554,9 @@ std::size_t Runner::Execution::pick(const std::vector<Transition>& enabled) {
 // failure is recorded and true returned).
 bool Runner::Execution::leaked(const std::vector<int>& candidates, int ender, bool at_exit,
                                bool quiescent) {
-  DeadlockText d;
-  if (find_leaks(model_, candidates, ender, at_exit, quiescent, &d).empty()) return false;
-  out_.failure = Failure::leak;
-  out_.message = d.summary;
-  out_.report = std::move(d.text);
-  out_.dot = std::move(d.dot);
+  Judgement j;
+  if (find_leaks(model_, candidates, ender, at_exit, quiescent, &j).empty()) return false;
+  judged(Failure::leak, std::move(j));
   return true;
 }
 
@@ -538,18 +611,20 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
         failed = !spawn(static_cast<int>(i));
         continue;
       }
+      if (t.pending.op == OpKind::join) cover_completion(static_cast<int>(i), -1);
       const int code = t.pending.op == OpKind::exit ? t.pending.code : 0;
       const std::string why = t.pending.text;
       failed = !deliver(model_.apply_invisible(static_cast<int>(i)));
       if (!failed && code != 0) {
         const Task& x = model_.tasks[i];
         failed = !fail(Failure::exit_code, who(x) + " exited with code " + std::to_string(code) +
-                                               (why.empty() ? "" : " (" + why + ")"));
+                                               (why.empty() ? "" : " (" + why + ")"), &x);
       }
     }
     if (failed || out_.failed()) break;
     if (ran) continue;
     std::vector<Transition> enabled = model_.enabled();
+    cover_waits(enabled);
     if (model_.root_exiting()) {
       // The body has returned. As goleak retries, the other processes run on until nothing can
       // move (or kExitSettleSteps have passed: a process that keeps moving is not left
@@ -569,11 +644,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       bool blocked = std::any_of(model_.tasks.begin(), model_.tasks.end(),
                                  [](const Task& t) { return t.state == TaskState::parked; });
       if (blocked) {
-        out_.failure = Failure::deadlock;
-        DeadlockText d = deadlock_report(model_);
-        out_.message = d.summary;
-        out_.report = std::move(d.text);
-        out_.dot = std::move(d.dot);
+        judged(Failure::deadlock, deadlock_report(model_));
       }
       break;
     }
@@ -613,10 +684,15 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
         break;
       }
     }
+    if (tr.kind == Transition::Kind::timeout) cover_wait(model_.tasks[tr.task]);  // it waited
+    if (tr.kind != Transition::Kind::kill && tr.kind != Transition::Kind::exit) {
+      cover_completion(tr.task, tr.case_index);
+      cover_completion(tr.partner, tr.partner_case);
+    }
     if (!deliver(model_.apply(tr))) break;
   }
   strategy_.end(out_.choices);
-  if (out_.failure == Failure::none && !strategy_.error().empty()) {
+  if (!out_.failed() && !strategy_.error().empty()) {
     fail(Failure::mismatch, strategy_.error());
   }
   teardown();

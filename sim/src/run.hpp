@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ceramic/sim/sim.hpp"
+#include "coverage.hpp"
 #include "mailbox.hpp"
 #include "model.hpp"
 #include "schedule.hpp"
@@ -19,14 +20,12 @@ namespace ceramic::sim::detail {
 
 // How one schedule ended.
 struct Outcome {
-  Failure failure = Failure::none;
-  std::string message;             // what happened, one paragraph
+  FailureInfo info;                // kind none: no failure
   std::vector<Choice> choices;
   std::size_t steps = 0;           // transitions taken (choices or not)
-  std::vector<std::string> recent; // the last transitions, described, oldest first
-  std::string report, dot;         // the detector's report and graph (deadlocks), else ""
   std::string output;              // the tail of what the tree printed (failures only)
-  bool failed() const { return failure != Failure::none; }
+  bool grew = false;               // it added to the coverage (Runner::coverage)
+  bool failed() const { return info.kind != Failure::none; }
 };
 
 // Owns the shared region, the wake-up eventfd and the output file of a series of schedules.
@@ -39,11 +38,14 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   Outcome run(const std::function<void()>& body, Scheduler&, bool unbuffered);
+  // What every schedule run so far reached.
+  const CoverageLog& coverage() const { return coverage_; }
 
  private:
   class Execution;
   Options opts_;
   Trees trees_;
+  CoverageLog coverage_;
   Layout layout_;
   Header* header_ = nullptr;
   int eventfd_ = -1;

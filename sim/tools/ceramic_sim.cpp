@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
                "options set from the command line (CERAMIC_SIM_OPTIONS), or replays one schedule "
                "(CERAMIC_SIM_REPLAY).\nExits with the program's status."};
   std::string strategy, iterations, seed, depth, time, shard, workers, max_steps, progress, replay;
-  bool unbuffered = false;
+  std::string timeouts, fairness, patience;
+  bool unbuffered = false, coverage = false;
   std::vector<std::string> command;
   app.add_option("--strategy", strategy, "random, pct or dfs")->type_name("S");
   app.add_option("--iterations", iterations, "schedules per exploration")->type_name("N");
@@ -41,6 +42,16 @@ int main(int argc, char** argv) {
   app.add_option("--shard", shard, "this machine's share I/N of the iterations")->type_name("I/N");
   app.add_option("--workers", workers, "explorer processes on this machine")->type_name("N");
   app.add_option("--max-steps", max_steps, "transitions per schedule before a runaway")
+      ->type_name("N");
+  app.add_option("--timeouts", timeouts,
+                 "when a blocked timed wait may time out: any (at any point, the default) or idle "
+                 "(only when nothing else can happen)")
+      ->type_name("any|idle");
+  app.add_option("--fairness", fairness, "steps a process may starve before a schedule turns fair")
+      ->type_name("N");
+  app.add_flag("--coverage", coverage, "print the concurrency coverage table after each exploration");
+  app.add_option("--patience", patience,
+                 "stop once this many schedules in a row added nothing to the coverage")
       ->type_name("N");
   app.add_option("--progress", progress, "progress line on stderr: on, off or auto")
       ->type_name("WHEN");
@@ -72,7 +83,11 @@ int main(int argc, char** argv) {
   add("workers", workers);
   add("max_steps", max_steps);
   add("progress", progress);
+  add("timeouts", timeouts);
+  add("fairness", fairness);
+  add("patience", patience);
   if (unbuffered) add("unbuffered", "1");
+  if (coverage) add("coverage", "1");
 
   if (!spec.empty()) {
     ceramic::sim::Options check;

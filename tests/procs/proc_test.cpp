@@ -1,6 +1,12 @@
 // Proc: exit codes, signals, uncaught exceptions, the destructor that kills a child stuck
 // forever (the isolate-a-hanging-call pattern), moves, and no zombies left behind.
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <string>
+#include <csignal>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include <set>
 #include <vector>
@@ -24,6 +30,48 @@ using ceramic::Status;
   if (kids.empty()) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << kids.size() << " child process(es) left:"
                                        << describe(kids);
+}
+
+// A child reaped behind the Proc's back, its pid then reused by an unrelated process: kill()
+// must not signal the impostor (it signals through the pidfd only). The reuse is forced through
+// /proc/sys/kernel/ns_last_pid where that is writable (root in the initial pid namespace).
+TEST(Proc, KillNeverSignalsAProcessThatReusedTheChildsPid) {
+  ceramic::Proc child("short", [] {});
+  pid_t pid = child.pid();
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);   // reaped behind the Proc's back: the pid is free
+  int fd = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+  if (fd < 0) GTEST_SKIP() << "cannot force pid reuse here (ns_last_pid not writable)";
+  pid_t impostor = -1;
+  for (int attempt = 0; attempt < 20 && impostor != pid; ++attempt) {
+    if (impostor > 0) {
+      ::kill(impostor, SIGKILL);
+      ::waitpid(impostor, &st, 0);
+    }
+    std::string last = std::to_string(pid - 1);
+    if (::pwrite(fd, last.data(), last.size(), 0) < 0) break;
+    impostor = ::fork();
+    if (impostor == 0) {
+      ::pause();
+      _exit(0);
+    }
+  }
+  ::close(fd);
+  if (impostor != pid) {
+    if (impostor > 0) {
+      ::kill(impostor, SIGKILL);
+      ::waitpid(impostor, &st, 0);
+    }
+    GTEST_SKIP() << "the pid was not reused (another process took it first)";
+  }
+  int watch = static_cast<int>(::syscall(SYS_pidfd_open, impostor, 0));
+  ASSERT_GE(watch, 0);
+  child.kill(SIGKILL);
+  pollfd p{watch, POLLIN, 0};   // readable once the impostor dies (a signal takes microseconds)
+  EXPECT_EQ(::poll(&p, 1, 200), 0) << "kill() signalled the process that reused the pid";
+  ::close(watch);
+  ::kill(impostor, SIGKILL);
+  ::waitpid(impostor, &st, 0);
 }
 
 TEST(Proc, JoinReturnsZeroWhenTheBodyReturns) {

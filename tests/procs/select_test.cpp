@@ -1,5 +1,7 @@
 // select across processes: exactly-once under contention, close, and peers SIGKILLed at random
 // moments while selects are in flight. Children report through exit codes and shared counters.
+#include <chrono>
+#include <csignal>
 #include <random>
 
 #include "support/test_support.hpp"
@@ -15,6 +17,20 @@ using ceramic::on_timeout;
 using ceramic::Proc;
 using ceramic::select;
 using ceramic::Status;
+
+// Go's `select {}`: a select of no cases compiles and blocks forever, until the process is
+// killed (docs/select.md).
+TEST(SelectProcs, ASelectOfNoCasesBlocksUntilKilled) {
+  Chan<int> ready;
+  Proc child("forever", [&] {
+    ready.send(1);
+    ceramic::select();
+  });
+  ready.recv();   // the child is at (or about to enter) its select
+  EXPECT_FALSE(child.join_for(std::chrono::milliseconds(50)).has_value()) << "select() returned";
+  child.kill(SIGKILL);
+  EXPECT_EQ(child.join(), 128 + SIGKILL);
+}
 
 TEST(SelectProcs, FanInFromChildProcesses) {
   Chan<int> a, b;

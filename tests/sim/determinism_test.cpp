@@ -240,3 +240,43 @@ TEST(SimDeterminism, AReplayPrintsTheSameReportEveryTime) {
 }
 
 }  // namespace
+
+namespace {
+
+// The failure as data: what the text is printed from, with the detector's graph, also when a
+// worker process found it (the explorer replays the schedule to rebuild the graph).
+TEST(SimFailureInfo, ADeadlockCarriesTheDetectorsReportAsData) {
+  namespace sim = ceramic::sim;
+  for (unsigned workers : {1u, 2u}) {
+    SCOPED_TRACE("workers " + std::to_string(workers));
+    sim::Options o = ceramic::simtest::quick(sim::Strategy::pct, 1000);
+    o.workers = workers;
+    sim::Result r = sim::explore(ceramic::simtest::seed_race, o);
+    ASSERT_TRUE(r.failed);
+    EXPECT_EQ(r.info.kind, sim::Failure::deadlock);
+    EXPECT_NE(r.info.summary.find("main"), std::string::npos) << r.info.summary;
+    EXPECT_FALSE(r.info.steps.empty());
+    ASSERT_TRUE(r.info.graph.has_value()) << r.report;
+    ASSERT_EQ(r.info.graph->stuck.size(), 1u);
+    EXPECT_EQ(r.info.graph->stuck[0].name, "main");
+    EXPECT_EQ(r.dot, ceramic::detector::to_dot(*r.info.graph));
+  }
+}
+
+TEST(SimFailureInfo, ACheckNamesItsProcessAndLine) {
+  namespace sim = ceramic::sim;
+  sim::Result r = sim::explore(
+      [] {
+        ceramic::Proc p("checker", [] { sim::check(false, "always"); });
+        p.join();
+      },
+      ceramic::simtest::quick(sim::Strategy::pct, 10));
+  ASSERT_TRUE(r.failed);
+  EXPECT_EQ(r.info.kind, sim::Failure::check);
+  EXPECT_EQ(r.info.process, "checker");
+  EXPECT_NE(r.info.file.find("determinism_test.cpp"), std::string::npos) << r.info.file;
+  EXPECT_GT(r.info.line, 0);
+  EXPECT_FALSE(r.info.graph.has_value());
+}
+
+}  // namespace

@@ -136,6 +136,32 @@ TEST_P(Leak, AWaitWithADeadlineIsNotALeak) {
   });
 }
 
+// A consumer ranging over a channel that is never closed: the leak names the loop's line, not a
+// line inside chan.hpp.
+constexpr int kRangeForLine = __LINE__ + 5;
+void range_over_unclosed() {
+  Chan<int> jobs;
+  Proc consumer("consumer", [&] {
+    int sum = 0;
+    for (int j : jobs) sum += j;
+    (void)sum;
+  });
+  jobs.send(1);
+}
+
+TEST_P(Leak, ARangeForLeakNamesTheLoopsLine) {
+  sim::Result r = expect_leak(range_over_unclosed, "consumer", "destroyed the Proc");
+  std::string at = "leak_test.cpp:" + std::to_string(kRangeForLine);
+  EXPECT_TRUE(contains(r.report, at)) << at << "\n" << r.report;
+  EXPECT_FALSE(contains(r.report, "chan.hpp")) << r.report;
+}
+
+// Go's `select {}` in a child whose Proc goes out of scope: a wait nothing can ever serve.
+TEST_P(Leak, ASelectOfNoCasesInADestroyedProcIsALeak) {
+  expect_leak([] { Proc forever("forever", [] { ceramic::select(); }); }, "forever",
+              "destroyed the Proc");
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryStrategy, Leak,
                          ::testing::Values(sim::Strategy::random, sim::Strategy::pct,
                                            sim::Strategy::dfs),

@@ -135,6 +135,29 @@ void forwarding_chain(Observed* o) {
   o->end_schedule();
 }
 
+// The transitions of the lazy-arrival model: a poll that may run before its blocking partner
+// arrives or meet it, a zero-timeout receive, a timed wait that may give up while its partner is
+// parked, and a child destroyed while it runs a timed loop (ended, not leaked); independent
+// pairs around them.
+void lazy_arrival(Observed* o) {
+  Chan<int> c, d, n, quiet;
+  Proc sender("S", [&] { o->see(1, name(c.send_for(1, 2ms))); });
+  Proc late("L", [&] { o->see(2, name(d.send_for(2, 1ms))); });
+  Proc n1("N1", [&] { n.send(1); });
+  Proc n2("N2", [&] { n.recv(); });
+  std::string seen;
+  ceramic::select(ceramic::on_recv(c, [&](std::optional<int>) { seen = "met"; }),
+                  ceramic::on_default([&] { seen = "default"; }));
+  int v = 0;
+  seen += std::string(",") + name(d.recv_for(v, 0ns));
+  o->see(3, seen);
+  {
+    Proc waiter("W", [&] { (void)quiet.recv_for(v, 1ms); });   // destroyed while it may wait
+  }
+  for (Proc* p : {&sender, &late, &n1, &n2}) p->join();
+  o->end_schedule();
+}
+
 void differential(void (*program)(Observed*)) {
   Observed* full = Observed::map();
   Observed* reduced = Observed::map();
@@ -165,5 +188,6 @@ TEST(ReductionDifferential, JoinForRunningAndTimeouts) { differential(joins_and_
 
 TEST(ReductionDifferential, SelectBetweenASendAndAReceive) { differential(select_send_or_receive); }
 TEST(ReductionDifferential, AForwardingChain) { differential(forwarding_chain); }
+TEST(ReductionDifferential, LazyArrivalTimeoutsAndADestroyedChild) { differential(lazy_arrival); }
 
 }  // namespace

@@ -93,9 +93,9 @@ class Chan {
   // A process-tree-unique id, as the tracer and reports name the channel.
   std::uint64_t id() const noexcept { return ch_->id(); }
 
-  // for (T v : chan) receives until the channel is closed and drained. Every receive of the
-  // loop is traced at the loop's line: begin() takes the caller's Site, which the range-for
-  // statement supplies, and the iterator carries it.
+  // for (T v : chan) receives until the channel is closed and drained. Each receive is
+  // reported (traces, deadlock and leak reports) at the loop's line: begin() takes the caller's
+  // site, which for a range-for is the loop statement.
   class iterator {
    public:
     using value_type = T;

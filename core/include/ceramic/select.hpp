@@ -128,9 +128,13 @@ auto on_timeout(std::chrono::nanoseconds after, F fn, Site site = Site::current(
   return detail::TimeoutCase<F>{after, std::move(fn), site};
 }
 
+// Go's `select {}`: no case can ever fire, so it blocks forever (a process that must wait until
+// it is killed). Under the simulator it is a wait nothing can serve: a deadlock, or a leak.
+[[noreturn]] void select(Site site = Site::current());
+
 template <class... Cases>
+  requires(sizeof...(Cases) > 0)
 std::size_t select(Cases&&... cases) {
-  static_assert(sizeof...(Cases) > 0, "ceramic::select needs at least one case");
   auto refs = std::forward_as_tuple(cases...);
   detail::SelectCase erased[] = {cases.erase()...};
   Site site = std::get<0>(refs).site;

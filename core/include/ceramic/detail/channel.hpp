@@ -52,7 +52,8 @@ class Channel {
   // Handed to the installed control::Controller, if any (control.hpp).
   Status send_for(const void* data, std::size_t len, std::int64_t timeout_ns, Site);
   Status recv_for(Sink, std::int64_t timeout_ns, Site);
-  // The shared-memory protocol itself, with an absolute deadline (0: a select's poll).
+  // The shared-memory protocol itself, with an absolute deadline (0: a select's poll). send's
+  // len has been checked with check_value by the caller.
   Status send(const void* data, std::size_t len, Deadline, Site);
   Status recv(Sink, Deadline, Site);
   void close(Site);

@@ -19,22 +19,42 @@
 // Given the sequence of choices the execution is deterministic, so that sequence, encoded
 // compactly, is the schedule.
 //
-// The model:
-//   - Operations are atomic at their scheduling point: a process parked at a send is at the
-//     channel. A select with a default takes the default only when no case can proceed.
-//   - Time is simulated: a timeout (send_for, recv_for, join_for, on_timeout) fires only when
-//     nothing else can happen, earliest deadline first (Go's testing/synctest model). A zero
-//     timeout tries once and fails at once, like a default case.
+// The model: every schedule the simulator runs is one that some timing of the real program can
+// produce, and every such timing's choices at channels can be reached.
+//   - Arrival is lazy. A process parked at a blocking operation may still be on its way to the
+//     channel: nothing in ceramic tells a waiting partner from a late one except meeting it. So
+//     a select's default (or a zero timeout) may run although a partner is parked at one of its
+//     channels, or may meet that partner; two non-blocking operations never meet. A buffered
+//     value, buffer room and a closed channel cannot be late: they make the default impossible.
+//   - Time (Options::timeouts). any_time, the default: a blocked timed wait (send_for, recv_for,
+//     join_for, on_timeout) may time out at any point while it is blocked, because any partner
+//     may be slow; deadlines keep their order. when_idle: timeouts fire only when nothing else
+//     can happen, earliest deadline first (Go's testing/synctest model), for programs whose
+//     timeouts are a safety net that a correct run never takes. A zero timeout tries once.
+//   - Every choice is part of the schedule: which sender meets which receiver, which of several
+//     ready select cases fires, a default or a meeting, a timeout or a meeting. PCT ranks
+//     processes (and the clock, for timeouts) and draws among the chosen process's transitions.
 //   - Spawn, exit and a join whose child has exited commute with every other transition, so
-//     they run without a choice (a first, free partial-order reduction).
+//     they run without a choice; a child's exit is a choice only while its parent watches it
+//     (running(), join_for). An exiting process's children end with it (ended, not crashed).
+//   - Fairness: a schedule in which some process could have moved for fairness_bound choice
+//     points without being chosen turns fair (the longest-waiting process first), so a correct
+//     program that needs a fair scheduler finishes; a runaway (more than max_steps transitions)
+//     is then a livelock, not an unlucky schedule. max_processes counts processes alive at once.
+//   - Leaks: a Proc destroyed while its child (or what the child started) waits without a
+//     deadline with nothing left to serve it, or the program's end (the body returned, the
+//     others ran on until nothing could move or for 1,000 more steps) while a process still so
+//     waits, is Failure::leak. An explicit Proc::kill is the program's intent, never a leak.
 //   - Failures: a deadlock (something is blocked and nothing can happen; reported by the
-//     detector, same text and DOT as ceramic-run), a process killed by a signal or exiting
-//     non-zero, an uncaught exception, a failed sim::check (or a GoogleTest assertion in the
-//     body, see gtest.hpp), a runaway (more than max_steps transitions), a process that does
-//     not reach its next scheduling point within step_timeout (blocked outside ceramic).
+//     detector, same text and DOT as ceramic-run), a leak, a process killed by a signal or
+//     exiting non-zero, an uncaught exception, a failed sim::check (or a GoogleTest assertion in
+//     the body, see gtest.hpp), a runaway, a process that does not reach its next scheduling
+//     point within step_timeout (blocked outside ceramic).
 //   - Under the simulator, Proc::kill and a Proc destroyed while its child runs end the child
 //     at once with SIGKILL (there is no clock for a grace period), and with it every process
 //     it started (as PR_SET_PDEATHSIG would).
+//   - Reports name processes by their creation order ("main (pid 1)", "A (pid 2)") and channels
+//     by their creator ("main#1"), never by OS pid: a replay prints the same report every time.
 //   - Threads: the simulator schedules processes. A channel operation from a second thread of a
 //     process is reported as a failure.
 //   - Values travel through the explorer: at most max_value_bytes per pending value.
@@ -51,9 +71,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "ceramic/detector/report.hpp"
 #include "ceramic/site.hpp"
 
 namespace ceramic::sim {
@@ -103,6 +126,11 @@ struct Options {
   // only finishes under a fair scheduler does finish; a runaway is reported only when a fair
   // schedule does not finish either. 0: never.
   std::size_t fairness_bound = 200;
+  // Stop once this many schedules in a row added nothing to the coverage (a new site, a site
+  // first seen waiting or completing, a select case first taken); iterations stays the bound.
+  // 0: run all iterations.
+  std::size_t coverage_patience = 0;
+  bool print_coverage = false;     // explore prints the coverage table (to_table) on stderr
 };
 
 enum class Failure {
@@ -121,6 +149,44 @@ enum class Failure {
 
 const char* to_string(Failure) noexcept;
 
+// A failure as data. Result::report and Result::dot are printed from it; a tool that wants its
+// own format (HTML, JUnit, JSON) reads this instead of parsing text.
+struct FailureInfo {
+  Failure kind = Failure::none;
+  std::string summary;             // one line: what happened
+  std::string process;             // the process that failed (crash, exit, check, misuse), if one
+  std::string file;                // where, when known
+  int line = 0;
+  std::vector<std::string> steps;  // the last transitions, "N. what", oldest first
+  // Deadlocks and leaks: the detector's report (what waits on what, and why nothing can serve
+  // it). Empty when the detector could not prove it; `blocked` then lists who waits where.
+  std::optional<detector::Report> graph;
+  std::vector<std::string> blocked;
+};
+
+// Concurrency coverage of an exploration (what GoAT measures): every channel operation site the
+// schedules reached, whether it was seen waiting and seen completing, and for a select which
+// cases fired. A site that never blocked, or a select case never taken (the timeout, the
+// default), is a part of the program's concurrency that no schedule tried.
+struct SiteCoverage {
+  std::string file;
+  int line = 0;
+  std::string op;               // send, recv, select, join, close
+  std::size_t reached = 0;      // times a process arrived here
+  std::size_t blocked = 0;      // times it had to wait (something else ran while it could not)
+  std::size_t completed = 0;    // times it completed
+  struct Case {
+    std::string kind;           // recv, send, default, timeout
+    std::size_t taken = 0;
+  };
+  std::vector<Case> cases;      // select: its cases in argument order
+};
+struct Coverage {
+  std::vector<SiteCoverage> sites;  // by file, then line
+};
+// The coverage as a table, one site a line, with the select cases never taken called out.
+std::string to_table(const Coverage&);
+
 struct Result {
   bool failed = false;        // a deadlock, crash or failed check was found
   std::string schedule;       // the failing interleaving, replayable
@@ -135,6 +201,8 @@ struct Result {
   std::size_t steps = 0;      // transitions in the failing schedule
   bool complete = false;      // dfs: every interleaving was explored
   double seconds = 0;         // wall time of the exploration
+  FailureInfo info;           // the failure as data (kind none when nothing failed)
+  Coverage coverage;          // explore: what the schedules run reached (replay: that schedule's)
 };
 
 Result explore(std::function<void()> body, Options = {});
@@ -164,7 +232,7 @@ inline constexpr const char* kOptionsEnv = "CERAMIC_SIM_OPTIONS";
 //   strategy=random|pct|dfs   iterations=N   seed=N   depth=N (pct_depth)   unbuffered=0|1
 //   max_steps=N   time=DURATION (time_budget)   shard=I/N   workers=N   progress=0|1|auto
 //   step_timeout=DURATION   max_value_bytes=N   max_processes=N   reduction=0|1
-//   timeouts=any|idle   fairness=N
+//   timeouts=any|idle   fairness=N   patience=N (coverage_patience)   coverage=0|1
 // DURATION is a number with a unit: ms, s, m or h (e.g. 500ms, 90s, 10m). Returns false and
 // sets *error (naming the field and what is wrong) on the first bad pair; *options is then
 // left unchanged.
