@@ -126,11 +126,12 @@ std::shared_ptr<Channel> Channel::create_named(std::string_view name, Shape shap
   return ch;
 }
 
-std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape, Site site) {
+std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape,
+                                             const OpenOptions& o, Site site) {
   std::string shm = shm_name_for(name);
   if (auto* c = controller()) c->named(site);
   auto ch = std::shared_ptr<Channel>(
-      new Channel(Region::open_named(shm, shape), std::string(name), 0));
+      new Channel(Region::open_named(shm, shape, o), std::string(name), 0));
   if (auto* c = controller()) c->handle(control::Handle::opened, ch->ref(), site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_opened, hooks::Op::none, ch->id(), site);

@@ -40,7 +40,8 @@ class Region {
   static std::unique_ptr<Region> create_anonymous(Shape, const ChanOptions&, Site);
   static std::unique_ptr<Region> create_named(const std::string& shm_name, Shape,
                                               const ChanOptions&, Site);
-  static std::unique_ptr<Region> open_named(const std::string& shm_name, Shape);
+  static std::unique_ptr<Region> open_named(const std::string& shm_name, Shape,
+                                            const OpenOptions&);
   ~Region();
   Region(const Region&) = delete;
   Region& operator=(const Region&) = delete;
@@ -86,6 +87,9 @@ class Region {
   Geometry geo_;
   std::uint64_t id_ = 0;
   int value_fd_ = -1;
+  // A named channel's object, kept open with a read lock on it for as long as this process (or a
+  // child that inherited it) holds the channel: see "Holding a named channel" in region.cpp.
+  int hold_fd_ = -1;
 };
 
 // "/ceramic.<name>" after validating name; throws ChannelError with the reason.

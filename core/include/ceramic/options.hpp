@@ -19,4 +19,14 @@ struct ChanOptions {
   std::size_t inline_bytes = 1024;
 };
 
+// How Chan<T>::open attaches to a named channel.
+struct OpenOptions {
+  // A named channel lives in shared memory that everyone who can write the object can scribble
+  // on. By default open() refuses an object that belongs to another user, or that users other
+  // than its owner may write (group- or world-writable), with a ChannelError that says so. Set
+  // this to share a channel between users on purpose (docs/guide/channels.md, "Named channels":
+  // what such a peer can and cannot do to this process).
+  bool allow_foreign_owner = false;
+};
+
 }  // namespace ceramic

@@ -43,7 +43,8 @@ class Channel {
   static std::shared_ptr<Channel> create_anonymous(Shape, const ChanOptions&, Site);
   static std::shared_ptr<Channel> create_named(std::string_view name, Shape, const ChanOptions&,
                                                Site);
-  static std::shared_ptr<Channel> open_named(std::string_view name, Shape, Site);
+  static std::shared_ptr<Channel> open_named(std::string_view name, Shape, const OpenOptions&,
+                                             Site);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
