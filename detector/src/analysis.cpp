@@ -288,7 +288,9 @@ Report analyze(const Snapshot& s) {
       }
       single = single && live == 1;
     }
-    r.kind = dead_end ? "no live peer" : (!r.cycles.empty() && single) ? "cycle" : "knot";
+    r.kind = dead_end                            ? Report::Kind::no_live_peer
+             : (!r.cycles.empty() && single) ? Report::Kind::cycle
+                                             : Report::Kind::knot;
   }
   return r;
 }

@@ -38,7 +38,7 @@ std::string to_dot(const Report& r) {
   std::ostringstream o;
   o << "digraph ceramic_wait_for {\n"
     << "  graph [rankdir=LR, fontname=\"Helvetica\", label="
-    << quoted(r.deadlock ? std::string(r.leak ? "ceramic: leak (" : "ceramic: deadlock (") + r.kind + ")" : "ceramic: no deadlock")
+    << quoted(r.deadlock ? std::string(r.leak ? "ceramic: leak (" : "ceramic: deadlock (") + kind_name(r.kind) + ")" : "ceramic: no deadlock")
     << ", labelloc=t];\n"
     << "  node [fontname=\"Helvetica\", fontsize=11];\n"
     << "  edge [fontname=\"Helvetica\", fontsize=10];\n";

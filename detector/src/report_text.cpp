@@ -18,6 +18,16 @@ const char* op_name(trace::WaitOp op) noexcept {
   return "?";
 }
 
+const char* kind_name(Report::Kind k) noexcept {
+  switch (k) {
+    case Report::Kind::no_live_peer: return "no live peer";
+    case Report::Kind::cycle: return "cycle";
+    case Report::Kind::knot: return "knot";
+    case Report::Kind::none: break;
+  }
+  return "";
+}
+
 namespace {
 
 std::string why_not(const Peer& p) {
@@ -53,10 +63,10 @@ std::string to_text(const Report& r) {
   if (r.leak) {
     o << "ceramic: LEAK: " << r.stuck.size() << (r.stuck.size() == 1 ? " thread was" : " threads were")
       << " left blocked forever, ended while blocked or still blocked when the program ended ("
-      << r.kind << ")\n";
+      << kind_name(r.kind) << ")\n";
   } else {
     o << "ceramic: DEADLOCK: " << r.stuck.size()
-      << (r.stuck.size() == 1 ? " thread" : " threads") << " can never proceed (" << r.kind
+      << (r.stuck.size() == 1 ? " thread" : " threads") << " can never proceed (" << kind_name(r.kind)
       << ")\n";
   }
   for (const StuckThread& t : r.stuck) {

@@ -146,7 +146,7 @@ TEST(TraceReader, HandWrittenStateReadsBack) {
 
   Report r = ceramic::detector::analyze(s);
   ASSERT_TRUE(r.deadlock);
-  EXPECT_EQ(r.kind, "no live peer");
+  EXPECT_STREQ(kind_name(r.kind), "no live peer");
   ASSERT_EQ(r.stuck.size(), 1u);
   EXPECT_EQ(r.stuck[0].line, 27);
 }
