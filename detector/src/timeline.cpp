@@ -23,7 +23,8 @@ std::string site_of(const EventInfo& e) { return e.line ? site(e.file, e.line) :
 
 }  // namespace
 
-Timeline build_timeline(const Snapshot& s, const std::vector<EventInfo>& events) {
+Timeline build_timeline(const Snapshot& s, const std::vector<EventInfo>& events,
+                        std::int64_t until_ns) {
   Timeline t;
   std::map<pid_t, std::string> names;
   for (const ThreadInfo& th : s.threads) {
@@ -91,7 +92,8 @@ Timeline build_timeline(const Snapshot& s, const std::vector<EventInfo>& events)
         break;
     }
   }
-  // Still blocked at the end of the trace: the slice runs to the last event.
+  t.end_ns = std::max(t.end_ns, until_ns);
+  // Still blocked at the end of the trace: the slice runs to its end.
   for (const auto& [l, b] : open) {
     t.slices.push_back({l, b->t_ns, std::max(b->t_ns, t.end_ns), what(*b), site_of(*b),
                         "still blocked"});

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ceramic/detector/analysis.hpp"
+#include "ceramic/detector/formats.hpp"
 #include "ceramic/detector/leaks.hpp"
 #include "ceramic/detector/snapshot.hpp"
 #include "ceramic/trace_format.hpp"
@@ -70,14 +71,17 @@ int wait_child(pid_t pid, int pidfd, int ms) {
 int main(int argc, char** argv) {
   CLI::App app{"Runs a program linked against ceramic under the tracer and a live deadlock "
                "watchdog.\nExits with the program's status, or 3 after a confirmed deadlock."};
-  std::string dot_path, json_path, trace_path;
+  std::string trace_path;
+  // --text, --json, --dot, --html, --junit FILE: one option per row of the format table.
+  std::vector<std::string> outputs(ceramic::detector::formats().size());
   int interval_ms = 100;
   bool no_kill = false, quiet = false;
   std::vector<std::string> command;
   std::string leaks_mode = "error";
-  app.add_option("--dot", dot_path, "write the wait-for graph as Graphviz DOT to FILE")
-      ->type_name("FILE");
-  app.add_option("--json", json_path, "write the report as JSON to FILE")->type_name("FILE");
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const auto& f = ceramic::detector::formats()[i];
+    app.add_option(std::string("--") + f.name, outputs[i], f.help)->type_name("FILE");
+  }
   app.add_option("--trace", trace_path, "keep the trace in FILE (must not exist) for ceramic-trace")
       ->type_name("FILE");
   app.add_option("--interval", interval_ms, "watch interval in milliseconds (default 100)")
@@ -136,6 +140,46 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
 
   ceramic::detector::TraceFile trace = ceramic::detector::TraceFile::map(trace_path);
+  std::string name;
+  for (const auto& a : command) name += (name.empty() ? "" : " ") + a;
+  // Writes every file the user asked for, from what this run found (report: none if it passed).
+  auto write_outputs = [&](bool failed, std::string verdict, const ceramic::detector::Report* r) {
+    bool any = false;
+    for (const auto& o : outputs) any = any || !o.empty();
+    if (!any) return;  // building the timeline reads the whole ring: only for a file
+    ceramic::detector::ReportDocument doc;
+    doc.tool = "ceramic-run";
+    doc.name = name;
+    doc.failed = failed;
+    doc.verdict = std::move(verdict);
+    if (r) {
+      doc.report = *r;
+      doc.text = ceramic::detector::to_text(*r);
+    }
+    doc.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    try {
+      auto snap = trace.snapshot(false);
+      doc.timeline = ceramic::detector::build_timeline(snap, trace.events(), snap.taken_ns);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ceramic-run: no timeline in the report: %s\n", e.what());
+    }
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      // The reports exist only when something was found; the JUnit file says how every run went.
+      const auto& f = ceramic::detector::formats()[i];
+      if (outputs[i].empty() || (r == nullptr && f.format != ceramic::detector::Format::junit)) continue;
+      write_file(outputs[i], f.render(doc));
+    }
+  };
+  auto verdict_of = [](const ceramic::detector::Report& r) {
+    return std::string(r.leak ? "leak: " : "deadlock: ") + std::to_string(r.stuck.size()) +
+           (r.stuck.size() == 1 ? " thread" : " threads") +
+           (r.leak ? " left blocked forever (" : " can never proceed (") + kind_name(r.kind) + ")";
+  };
+  auto exited = [&](int code) {
+    write_outputs(code != 0, code == 0 ? "passed: exited with status 0, no deadlock"
+                                       : "exited with status " + std::to_string(code) + ", no deadlock",
+                  nullptr);
+  };
   for (;;) {
     int code = wait_child(child, pidfd, interval_ms);
     if (code >= 0) {
@@ -148,8 +192,7 @@ int main(int argc, char** argv) {
         }
         if (leaks.leak) {
           std::fputs(ceramic::detector::to_text(leaks).c_str(), stderr);
-          if (!dot_path.empty()) write_file(dot_path, ceramic::detector::to_dot(leaks));
-          if (!json_path.empty()) write_file(json_path, ceramic::detector::to_json(leaks));
+          write_outputs(leaks_mode == "error" || code != 0, verdict_of(leaks), &leaks);
           if (keep_trace) {
             std::fprintf(stderr, "  trace: %s (ceramic-trace dump|chrome|analyze %s)\n",
                          trace_path.c_str(), trace_path.c_str());
@@ -166,6 +209,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ceramic-run: %s exited with status %d after %.2f s, no deadlock\n",
                      command[0].c_str(), code, s);
       }
+      exited(code);
       cleanup();
       return code;
     }
@@ -175,6 +219,7 @@ int main(int argc, char** argv) {
       if (!first.deadlock) continue;
       // Confirm: a second look after the interval must find the same threads, unmoved.
       if ((code = wait_child(child, pidfd, interval_ms)) >= 0) {
+        exited(code);
         cleanup();
         return code;
       }
@@ -186,11 +231,14 @@ int main(int argc, char** argv) {
       continue;
     }
     std::fputs(ceramic::detector::to_text(first).c_str(), stderr);
-    if (!dot_path.empty() && write_file(dot_path, ceramic::detector::to_dot(first))) {
+    write_outputs(true, verdict_of(first), &first);
+    const std::string& dot_path = outputs[static_cast<std::size_t>(ceramic::detector::Format::dot)];
+    const std::string& html_path = outputs[static_cast<std::size_t>(ceramic::detector::Format::html)];
+    if (!dot_path.empty()) {
       std::fprintf(stderr, "\n  graph: %s (render: dot -Tsvg %s -o graph.svg)\n", dot_path.c_str(),
                    dot_path.c_str());
     }
-    if (!json_path.empty()) write_file(json_path, ceramic::detector::to_json(first));
+    if (!html_path.empty()) std::fprintf(stderr, "  report: %s (open in a browser)\n", html_path.c_str());
     if (keep_trace) {
       std::fprintf(stderr, "  trace: %s (ceramic-trace dump|chrome|analyze %s)\n",
                    trace_path.c_str(), trace_path.c_str());

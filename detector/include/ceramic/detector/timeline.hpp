@@ -47,7 +47,9 @@ struct Timeline {
 };
 
 // Builds the timeline of the events still in the trace's ring. Never throws on odd input (an
-// unblock without a block, times out of order): it draws what is there.
-Timeline build_timeline(const Snapshot&, const std::vector<EventInfo>&);
+// unblock without a block, times out of order): it draws what is there. until_ns (trace time,
+// e.g. a live snapshot's taken_ns) extends the timeline, and the waits still open, to that
+// moment; 0 ends it at the last event (a saved trace read later).
+Timeline build_timeline(const Snapshot&, const std::vector<EventInfo>&, std::int64_t until_ns = 0);
 
 }  // namespace ceramic::detector
