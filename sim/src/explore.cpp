@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ceramic/sim/sim.hpp"
+#include "artifacts.hpp"
 #include "client.hpp"
 #include "report.hpp"
 #include "run.hpp"
@@ -442,6 +443,7 @@ Result explore(std::function<void()> body, Options o) {
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.print_coverage) std::fputs(to_table(r.coverage).c_str(), stderr);
+  detail::write_artifacts(o, r);
   return r;
 }
 

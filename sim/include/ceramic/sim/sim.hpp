@@ -131,6 +131,14 @@ struct Options {
   // 0: run all iterations.
   std::size_t coverage_patience = 0;
   bool print_coverage = false;     // explore prints the coverage table (to_table) on stderr
+  // Report files for CI (docs/guide/ci.md). html: written when the exploration fails (the
+  // self-contained HTML report: verdict, graph, replay line with a copy button, steps,
+  // coverage). junit: JUnit XML with one test case per exploration this process ran, rewritten
+  // after each. In both, %p becomes the process id and %n the scenario's name. name: the
+  // scenario (default: the program's name and the exploration's number in this process).
+  std::string html;
+  std::string junit;
+  std::string name;
 };
 
 enum class Failure {
