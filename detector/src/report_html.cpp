@@ -1,6 +1,8 @@
 // The HTML report: one self-contained file (inline CSS, inline SVG, a few lines of inline
 // script for the copy button), that opens from a CI's artefact store with no network.
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -151,6 +153,83 @@ std::string timeline_svg(const Timeline& t) {
   return o.str();
 }
 
+// A long run leaves hundreds of threads in the trace. Keep the ones the report names (stuck, and
+// the peers that could have answered) and then the most recently active, up to max_lanes; drop
+// what happened on the others. Returns how many lanes were left out.
+std::size_t focus(Timeline& t, const Report& r, std::size_t max_lanes) {
+  if (t.lanes.size() <= max_lanes) return 0;
+  std::vector<std::int64_t> last(t.lanes.size(), INT64_MIN);
+  for (const auto& s : t.slices) last[s.lane] = std::max(last[s.lane], s.end_ns);
+  for (const auto& i : t.instants) last[i.lane] = std::max(last[i.lane], i.t_ns);
+  std::vector<std::size_t> order(t.lanes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto named = [&](std::size_t lane) {
+    for (const auto& st : r.stuck) {
+      if (st.pid == t.lanes[lane].pid) return true;
+    }
+    for (const auto& p : r.processes) {
+      if (p.pid == t.lanes[lane].pid) return true;
+    }
+    return false;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    bool na = named(a), nb = named(b);
+    if (na != nb) return na;
+    return last[a] > last[b];
+  });
+  order.resize(max_lanes);
+  std::sort(order.begin(), order.end());  // keep the order of first appearance
+  std::vector<std::size_t> remap(t.lanes.size(), SIZE_MAX);
+  Timeline kept;
+  kept.end_ns = t.end_ns;
+  for (std::size_t lane : order) {
+    remap[lane] = kept.lanes.size();
+    kept.lanes.push_back(t.lanes[lane]);
+  }
+  for (auto s : t.slices) {
+    if (remap[s.lane] == SIZE_MAX) continue;
+    s.lane = remap[s.lane];
+    kept.slices.push_back(std::move(s));
+  }
+  for (auto i : t.instants) {
+    if (remap[i.lane] == SIZE_MAX) continue;
+    i.lane = remap[i.lane];
+    kept.instants.push_back(std::move(i));
+  }
+  for (auto f : t.flows) {
+    if (remap[f.from_lane] == SIZE_MAX || remap[f.to_lane] == SIZE_MAX) continue;
+    f.from_lane = remap[f.from_lane];
+    f.to_lane = remap[f.to_lane];
+    kept.flows.push_back(f);
+  }
+  const std::size_t dropped = t.lanes.size() - kept.lanes.size();
+  t = std::move(kept);
+  // Begin where the kept lanes other than the stuck ones begin: the stuck threads' long history
+  // with the lanes left out would squeeze the end, where the deadlock is, into a few pixels.
+  std::int64_t start = INT64_MAX;
+  auto stuck = [&](std::size_t lane) {
+    for (const auto& st : r.stuck) {
+      if (st.pid == t.lanes[lane].pid) return true;
+    }
+    return false;
+  };
+  for (const auto& s : t.slices) {
+    if (!stuck(s.lane)) start = std::min(start, s.begin_ns);
+  }
+  for (const auto& i : t.instants) {
+    if (!stuck(i.lane)) start = std::min(start, i.t_ns);
+  }
+  if (start != INT64_MAX) {
+    std::erase_if(t.instants, [&](const Timeline::Instant& i) { return i.t_ns < start; });
+    std::erase_if(t.flows, [&](const Timeline::Flow& f) { return f.from_ns < start || f.to_ns < start; });
+    std::erase_if(t.slices, [&](const Timeline::Slice& s) { return s.end_ns < start; });
+    for (auto& s : t.slices) s.begin_ns = std::max(s.begin_ns, start);
+  }
+  return dropped;
+}
+
+constexpr std::size_t kMaxLanes = 9;
+
 }  // namespace
 
 std::string to_html(const ReportDocument& d) {
@@ -200,8 +279,15 @@ std::string to_html(const ReportDocument& d) {
            "partner</span><span><i style=\"background:#f0a202\"></i>waited, woken</span><span><i "
            "style=\"background:#9aa5b1\"></i>timed out</span><span><i "
            "style=\"background:#b3261e\"></i>still blocked</span><span>lines: rendezvous; ticks: "
-           "spawn, exit, close, kill. Hover for details.</span></p>"
-        << timeline_svg(*d.timeline);
+           "spawn, exit, close, kill. Hover for details.</span></p>";
+      Timeline t = *d.timeline;
+      const std::size_t total = t.lanes.size();
+      if (std::size_t dropped = focus(t, d.report, kMaxLanes)) {
+        o << "<p>" << t.lanes.size() << " of " << total
+          << " threads: those the report names, then the most recently active (" << dropped
+          << " not shown; <code>ceramic-trace chrome</code> exports them all).</p>";
+      }
+      o << timeline_svg(t);
     }
     o << "</section>\n";
   }
