@@ -28,6 +28,7 @@
 #include "ceramic/detector/leaks.hpp"
 #include "ceramic/detector/snapshot.hpp"
 #include "ceramic/trace_format.hpp"
+#include "status_line.hpp"
 
 namespace {
 
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   bool no_kill = false, quiet = false;
   std::vector<std::string> command;
   std::string leaks_mode = "error";
+  std::string progress = "auto";
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto& f = ceramic::detector::formats()[i];
     app.add_option(std::string("--") + f.name, outputs[i], f.help)->type_name("FILE");
@@ -92,6 +94,10 @@ int main(int argc, char** argv) {
                  "default), warn (report, keep the program's status) or off")
       ->check(CLI::IsMember({"error", "warn", "off"}));
   app.add_flag("-q,--quiet", quiet, "print nothing unless there is a deadlock");
+  app.add_option("--progress", progress,
+                 "a status line (processes, threads, channels, time) on stderr: on, off, or auto "
+                 "(the default: when stderr is a terminal)")
+      ->check(CLI::IsMember({"on", "off", "auto"}));
   app.add_option("command", command, "PROGRAM ARGS... (after --)")->required();
   app.positionals_at_end();
   try {
@@ -180,9 +186,11 @@ int main(int argc, char** argv) {
                                        : "exited with status " + std::to_string(code) + ", no deadlock",
                   nullptr);
   };
+  ceramic::tools::StatusLine status(quiet ? "off" : progress, command[0]);
   for (;;) {
     int code = wait_child(child, pidfd, interval_ms);
     if (code >= 0) {
+      status.clear();
       if (leaks_mode != "off") {
         ceramic::detector::Report leaks;
         try {
@@ -215,10 +223,13 @@ int main(int argc, char** argv) {
     }
     ceramic::detector::Report first;
     try {
-      first = ceramic::detector::analyze(trace.snapshot(true));
+      auto snap = trace.snapshot(true);
+      status.update(snap);
+      first = ceramic::detector::analyze(snap);
       if (!first.deadlock) continue;
       // Confirm: a second look after the interval must find the same threads, unmoved.
       if ((code = wait_child(child, pidfd, interval_ms)) >= 0) {
+        status.clear();
         exited(code);
         cleanup();
         return code;
@@ -227,9 +238,11 @@ int main(int argc, char** argv) {
       if (!ceramic::detector::confirms(first, second)) continue;
       first = std::move(second);
     } catch (const std::exception& e) {
+      status.clear();
       std::fprintf(stderr, "ceramic-run: cannot read the trace: %s\n", e.what());
       continue;
     }
+    status.clear();
     std::fputs(ceramic::detector::to_text(first).c_str(), stderr);
     write_outputs(true, verdict_of(first), &first);
     const std::string& dot_path = outputs[static_cast<std::size_t>(ceramic::detector::Format::dot)];

@@ -570,5 +570,46 @@ TEST(CeramicTrace, NotATraceFileExits2WithAMessage) {
   EXPECT_EQ(missing.status, 2) << missing.err;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The status line and the report files
+
+TEST(CeramicRunProgress, AStatusLineOnlyWhenAskedOrOnATerminal) {
+  // Not a terminal here (stderr is a file): auto writes nothing; on draws the line in place.
+  CommandResult quiet = run_command({CERAMIC_RUN, "--", "sleep", "3"}, kPatience);
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("\033[K"), std::string::npos) << "a status line in a log";
+  CommandResult shown = run_command({CERAMIC_RUN, "--progress", "on", "--", "sleep", "3"}, kPatience);
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  EXPECT_NE(shown.err.find("\r\033[Kceramic-run: sleep: "), std::string::npos) << shown.err;
+  EXPECT_NE(shown.err.find(" channels, "), std::string::npos) << shown.err;
+  // Cleared before the last words, so they start on a clean line.
+  EXPECT_NE(shown.err.find("\r\033[Kceramic-run: sleep exited with status 0"), std::string::npos)
+      << shown.err;
+}
+
+TEST(CeramicRunReports, HtmlAndJunitOnADeadlockOnlyJunitWhenItPasses) {
+  TempDir dir;
+  const std::string html = dir.file("r.html"), junit = dir.file("r.xml");
+  CommandResult bad = run_command({CERAMIC_RUN, "--html", html, "--junit", junit, "--",
+                                   CERAMIC_SCENARIOS, "seed_race"},
+                                  kPatience);
+  ASSERT_EQ(bad.status, 3) << bad.err;
+  const std::string page = read_file(html);
+  EXPECT_NE(page.find("id=\"graph\""), std::string::npos);
+  EXPECT_NE(page.find("id=\"timeline\""), std::string::npos);
+  EXPECT_NE(page.find("class=\"slice stuck\""), std::string::npos) << "the stuck wait is drawn";
+  EXPECT_NE(read_file(junit).find("type=\"deadlock\""), std::string::npos) << read_file(junit);
+
+  const std::string html2 = dir.file("ok.html"), junit2 = dir.file("ok.xml");
+  CommandResult good = run_command({CERAMIC_RUN, "--html", html2, "--junit", junit2, "--",
+                                    CERAMIC_SCENARIOS, "exit7"},
+                                   kPatience);
+  ASSERT_EQ(good.status, 7) << good.err;
+  EXPECT_FALSE(file_exists(html2)) << "no report when nothing was found";
+  EXPECT_NE(read_file(junit2).find("<failure message=\"exited with status 7"), std::string::npos)
+      << read_file(junit2);
+}
+
 }  // namespace
 }  // namespace ceramic_test
