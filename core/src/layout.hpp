@@ -75,7 +75,7 @@
 namespace ceramic::detail {
 
 inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;  // 2: the creator's pid namespace
 inline constexpr std::size_t kMaxWaiters = 1024;
 inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
 inline constexpr std::size_t kMaxCapacity = 1u << 20;
@@ -119,6 +119,11 @@ struct HeaderInfo {
   std::int32_t creator_pid;
   std::int32_t creator_line;
   char creator_file[100];
+  // The creator's pid namespace (/proc/self/ns/pid: device and inode; 0 if unknown). Peers are
+  // named by pid in the slots (src_pid, owners), which means nothing in another namespace: a
+  // process of another pid namespace may not open the channel.
+  std::uint64_t pidns_dev;
+  std::uint64_t pidns_ino;
 };
 
 // The lock line: everything an operation touches under the lock when it meets a partner.

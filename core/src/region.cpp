@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 #include <new>
+#include <tuple>
+#include <utility>
 
 #include "ceramic/detail/futex.hpp"
 
@@ -115,6 +117,13 @@ bool reclaim(const std::string& shm_name) {
   return false;
 }
 
+// This process's pid namespace, as (device, inode) of /proc/self/ns/pid; {0, 0} if unknown.
+std::pair<std::uint64_t, std::uint64_t> pid_namespace() noexcept {
+  struct stat st {};
+  if (stat("/proc/self/ns/pid", &st) != 0) return {0, 0};
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
 }  // namespace
 
 void init_robust_mutex(pthread_mutex_t& m) {
@@ -199,6 +208,7 @@ void Region::init(Shape shape, Site site) {
   h.info.max_waiters = geo_.queue_slots;
   h.info.inline_bytes = geo_.inline_bytes;
   h.info.creator_pid = getpid();
+  std::tie(h.info.pidns_dev, h.info.pidns_ino) = pid_namespace();
   h.info.creator_line = site.line;
   std::strncpy(h.info.creator_file, site.file ? site.file : "", sizeof h.info.creator_file - 1);
   init_robust_mutex(h.l.lock);
@@ -352,6 +362,12 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
   if (info.version != kVersion) {
     fail("channel '" + name + "' has layout version " + std::to_string(info.version) +
          ", this library speaks " + std::to_string(kVersion));
+  }
+  if (const auto [dev, ino] = pid_namespace();
+      info.pidns_ino != 0 && ino != 0 && (info.pidns_dev != dev || info.pidns_ino != ino)) {
+    fail("channel '" + name + "' was made in another pid namespace: ceramic names its peers by "
+         "pid, which means nothing across pid namespaces (share the pid namespace, or do not "
+         "share the channel)");
   }
   if (info.elem_size != shape.elem_size || info.type_tag != shape.type_tag) {
     fail("channel '" + name + "' carries another type (element size " +

@@ -2,6 +2,7 @@
 // opening checks that the object is a ceramic channel of the right type; the creator removes
 // the name.
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -492,4 +493,27 @@ TEST(NamedReclaim, UnfinishedDebrisNobodyHoldsIsReclaimedAfterASecond) {
   const std::string name = unique_name("debris");
   ForeignObject object(name, std::string(4096, '\0'));  // a creator killed before it published
   EXPECT_NO_THROW(Chan<int>::create(name)) << "unfinished debris nobody holds stays forever";
+}
+
+// A pid names a process only inside its pid namespace: a channel's slots name peers by pid, so
+// a process of another pid namespace (another container sharing /dev/shm) must not attach.
+TEST(NamedNamespaces, AProcessOfAnotherPidNamespaceCannotOpen) {
+  const std::string name = unique_name("pidns");
+  auto c = Chan<int>::create(name);
+  Proc outer("outer", [&] {
+    if (unshare(CLONE_NEWPID) != 0) _exit(77);  // needs CAP_SYS_ADMIN
+    Proc inner("inner", [&] {  // pid 1 of the new namespace
+      try {
+        (void)Chan<int>::open(name);
+        _exit(1);
+      } catch (const ChannelError& e) {
+        _exit(std::string(e.what()).find("another pid namespace") != std::string::npos ? 0 : 2);
+      }
+    });
+    _exit(inner.join());
+  });
+  int code = outer.join();
+  if (code == 77) GTEST_SKIP() << "cannot make a pid namespace here (needs CAP_SYS_ADMIN)";
+  EXPECT_EQ(code, 0) << "1: opened across pid namespaces; 2: refused for another reason";
+  EXPECT_NO_THROW(Chan<int>::open(name)) << "the same namespace still opens it";
 }
