@@ -201,7 +201,8 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
   };
 
   for (;;) {
-    Guard g(r);
+    Guard g(r, d);
+    if (!g.held()) return finish(Status::timeout);
     if (closed_locked(r)) {
       g.release();
       return finish(Status::closed);
@@ -330,7 +331,8 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
   };
 
   for (;;) {
-    Guard g(r);
+    Guard g(r, d);
+    if (!g.held()) return finish(Status::timeout);
 
     // 1. A buffered value: take the head, then move a queued sender's value into the ring.
     if (geo.capacity > 0) {

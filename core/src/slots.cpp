@@ -20,7 +20,7 @@ void repair_locked(Region& r) noexcept;
 
 // ---- lock ---------------------------------------------------------------------------------
 
-void lock(Region& r) {
+bool lock(Region& r, Deadline deadline) {
   pthread_mutex_t& m = r.hdr().l.lock;
   int rc = EBUSY;
   // Critical sections are a few hundred nanoseconds: spin briefly before sleeping in the kernel.
@@ -28,7 +28,17 @@ void lock(Region& r) {
     rc = pthread_mutex_trylock(&m);
     if (rc == EBUSY) _mm_pause();
   }
-  if (rc == EBUSY) rc = pthread_mutex_lock(&m);
+  if (rc == EBUSY) {
+    if (deadline == kNoDeadline) {
+      rc = pthread_mutex_lock(&m);
+    } else {
+      // A holder that is stopped, or a lock word a peer scribbled on, must not hold a timed
+      // operation past its deadline.
+      timespec ts{static_cast<time_t>(deadline / 1000000000), static_cast<long>(deadline % 1000000000)};
+      rc = pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts);
+      if (rc == ETIMEDOUT) return false;
+    }
+  }
   if (rc == EOWNERDEAD) {
     repair_locked(r);
     pthread_mutex_consistent(&m);
@@ -37,6 +47,7 @@ void lock(Region& r) {
   if (rc != 0) {
     throw ChannelError(std::string("ceramic: channel lock unusable: ") + std::strerror(rc));
   }
+  return true;
 }
 
 void unlock(Region& r) noexcept { pthread_mutex_unlock(&r.hdr().l.lock); }

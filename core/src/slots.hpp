@@ -23,14 +23,17 @@ inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max()
 // Throws ChannelError: the shared state contradicts itself (a peer scribbled on it).
 [[noreturn]] void corrupt(const char* what);
 
-// Takes the channel lock; repairs the channel first if its previous holder died.
-void lock(Region& r);
+// Takes the channel lock; repairs the channel first if its previous holder died. With a
+// deadline, false once it passes without the lock (the holder is stopped, or scribbled on).
+bool lock(Region& r, Deadline deadline = kNoDeadline);
 void unlock(Region& r) noexcept;
 
-// Holds the channel lock for a scope; release() drops it early.
+// Holds the channel lock for a scope; release() drops it early. With a deadline, held() says
+// whether the lock was taken before it.
 class Guard {
  public:
-  explicit Guard(Region& r) : r_(r) { lock(r_); }
+  explicit Guard(Region& r, Deadline deadline = kNoDeadline) : r_(r), held_(lock(r_, deadline)) {}
+  bool held() const noexcept { return held_; }
   ~Guard() {
     if (held_) unlock(r_);
   }
@@ -43,7 +46,7 @@ class Guard {
 
  private:
   Region& r_;
-  bool held_ = true;
+  bool held_;
 };
 
 void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
