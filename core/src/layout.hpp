@@ -1,11 +1,38 @@
 // ceramic — the shared-memory layout of one channel.
 //
-// THREAT MODEL. A channel's region is mapped MAP_SHARED by every process that holds the channel.
-// Any of them may die at any instruction (SIGKILL) or, through a bug, scribble on the region.
-// So: geometry (offsets, counts, sizes) is computed once per process and kept in a private
-// Geometry, never re-read from the region; every index and length read from the region is
-// bounds-checked before use; a dead lock holder is detected by the kernel (robust mutexes) and
-// its half-done update is repaired (repair_locked, slots.cpp) from per-slot state.
+// THREAT MODEL.
+//
+// Who may write what. A channel's region is mapped MAP_SHARED, read-write, by every process that
+// holds the channel, and each of them may write any byte of it at any time: through a bug, or on
+// purpose. Who can hold it:
+//   - an anonymous channel: the creating process and the children it forks (the mapping is
+//     inherited; nobody else can reach it);
+//   - a named channel (/dev/shm/ceramic.<name>): the processes of the creator's user, in the
+//     creator's pid namespace. The object is created 0600; open() refuses an object of another
+//     user or that others may write unless the caller passes OpenOptions::allow_foreign_owner,
+//     and refuses one made in another pid namespace (its pids would name other processes).
+// The trace file (CERAMIC_TRACE) is written by every traced process of the tree; it is attached
+// only if it is a regular file of this user that others cannot write (trace_file.hpp).
+//
+// What a peer that holds the channel can do: make operations on that channel fail (ChannelError:
+// "channel state corrupt"), time out, report closed or peer_died, or deliver values it forged
+// (it could send them anyway); make untimed operations on that channel wait forever (it could
+// simply never answer). What it must not be able to do, and what the code holds to: crash
+// another process, make it read or write outside the region and its own buffers, allocate
+// without bound, or hold a timed operation past its deadline. Hence:
+//   - geometry (offsets, counts, sizes) is computed once per process and kept in a private
+//     Geometry, never re-read from the region; every index and length read from the region is
+//     copied once and bounds-checked before use (a length sizes nothing before it is checked
+//     against the channel's own maximum);
+//   - the channel lock is taken with the operation's deadline, so a stopped or fake holder
+//     delays a timed operation only until its deadline;
+//   - a dead lock holder is detected by the kernel (robust mutexes) and its half-done update is
+//     repaired (repair_locked, slots.cpp) from per-slot state; a dead slot owner likewise.
+// Known gap: the robust mutexes are glibc's, which keep their robust-list links inside the
+// mutex, in shared memory; a peer that rewrites them can make the victim's unlock write through
+// them. Owner liveness that keeps no pointer in shared memory (pidfds, or a per-process lease)
+// is the fix; until then, share a named channel only with processes you would let write your
+// memory (the default: your own user's).
 //
 // REGION
 //   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
