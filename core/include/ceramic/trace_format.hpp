@@ -168,6 +168,11 @@ constexpr Geometry geometry(std::uint32_t threads, std::uint32_t channels, std::
   return g;
 }
 
+// The largest trace file, in bytes, that the writer makes and readers accept (1 GiB; the
+// default capacities make about 9 MiB). A header that declares a bigger layout is refused
+// before anything beyond it is read.
+inline constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 30;
+
 struct Capacities {
   std::uint32_t threads = 4096;
   std::uint32_t channels = 16384;
