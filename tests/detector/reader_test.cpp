@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "ceramic/detector/analysis.hpp"
@@ -96,6 +98,21 @@ TEST(TraceReader, CreateFileRefusesAnExistingFile) {
   const std::string path = dir.file("t.trace");
   tf::create_file(path, small_capacities());
   EXPECT_THROW(tf::create_file(path, small_capacities()), std::system_error);
+}
+
+TEST(TraceReader, CreateFileRefusesCapacitiesBeyondWhatReadersAccept) {
+  TempDir dir;
+  const std::string path = dir.file("t.trace");
+  tf::Capacities c;
+  c.channels = 1u << 24;  // 3 GiB of channel entries
+  try {
+    tf::create_file(path, c);
+    FAIL() << "no std::system_error";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EFBIG);
+    EXPECT_TRUE(contains(e.what(), std::to_string(tf::kMaxFileBytes))) << e.what();
+  }
+  EXPECT_FALSE(file_exists(path));
 }
 
 TEST(TraceReader, HandWrittenStateReadsBack) {

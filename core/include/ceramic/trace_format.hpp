@@ -181,7 +181,8 @@ struct Capacities {
 };
 
 // Creates an initialised, empty trace file at path (O_EXCL, mode 0600). Throws
-// std::system_error if it cannot (it exists, or the disk is full).
+// std::system_error if it cannot (it exists, the disk is full, or the capacities make a file
+// bigger than kMaxFileBytes: EFBIG, and nothing is created).
 void create_file(const std::string& path, Capacities = {});
 
 // Starts tracing this process (and the children it forks from now on) into path, creating the
