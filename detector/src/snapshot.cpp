@@ -107,7 +107,7 @@ class Reader {
 
   // Throws unless the file still holds the whole layout (file_bytes).
   void check_whole(std::uint64_t file_bytes) const {
-    if (std::uint64_t now = size(); now < file_bytes) shrank(now, file_bytes);
+    if (std::uint64_t now = size(); now < file_bytes) shrank(now, file_bytes, "");
   }
 
   // Copies n bytes at off into dst. file_bytes: the layout's size, for the message when the
@@ -126,17 +126,16 @@ class Reader {
       if (got < 0) fail(where(path_) + "cannot read: " + std::strerror(errno));
       if (got == 0) {  // end of file inside the layout: it shrank after check_whole()
         std::uint64_t now = size();
-        shrank(now < file_bytes ? now : off + done, file_bytes);
+        shrank(now < file_bytes ? now : off + done, file_bytes, " while being read");
       }
       done += static_cast<std::size_t>(got);
     }
   }
 
  private:
-  [[noreturn]] void shrank(std::uint64_t now, std::uint64_t file_bytes) const {
-    fail(where(path_) + "the file shrank to " + std::to_string(now) +
-         " bytes while being read (its header says " + std::to_string(file_bytes) +
-         "): not a complete trace any more");
+  [[noreturn]] void shrank(std::uint64_t now, std::uint64_t file_bytes, const char* when) const {
+    fail(where(path_) + "the file shrank to " + std::to_string(now) + " bytes" + when +
+         " (its header says " + std::to_string(file_bytes) + "): not a complete trace any more");
   }
 
   int fd_ = -1;

@@ -5,6 +5,10 @@
 // Exit status: the program's own (128 + signal if it was killed), or 3 after a confirmed
 // deadlock, once the report is printed to stderr and the process tree is killed. 125: ceramic-run
 // itself failed (bad options, cannot create the trace, cannot start the program).
+//
+// The trace file is read, never trusted (ceramic/detector/snapshot.hpp): if the program
+// truncates or corrupts it, ceramic-run says so once and lets the program run on unwatched
+// until the file is readable again.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,15 +102,24 @@ int main(int argc, char** argv) {
                  std::to_string(getpid());
     unlink(trace_path.c_str());
   }
+  auto cleanup = [&] {
+    if (!keep_trace) unlink(trace_path.c_str());
+  };
   try {
     ceramic::trace::create_file(trace_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ceramic-run: %s\n", e.what());
     return kToolFailure;
   }
-  auto cleanup = [&] {
-    if (!keep_trace) unlink(trace_path.c_str());
-  };
+  // Opened before the program starts: what it does to the file later is read as it is.
+  std::optional<ceramic::detector::TraceFile> trace;
+  try {
+    trace = ceramic::detector::TraceFile::map(trace_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ceramic-run: %s\n", e.what());
+    cleanup();
+    return kToolFailure;
+  }
 
   std::fflush(nullptr);
   pid_t child = fork();
@@ -128,7 +142,17 @@ int main(int argc, char** argv) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   auto started = std::chrono::steady_clock::now();
 
-  ceramic::detector::TraceFile trace = ceramic::detector::TraceFile::map(trace_path);
+  // The trace is untrusted: the program may truncate or scribble on it. A trace that cannot
+  // be read is said once per distinct reason; the program runs on, and watching resumes if
+  // the file becomes readable again.
+  std::string last_error;
+  auto trace_failed = [&](const std::exception& e) {
+    if (last_error == e.what()) return;
+    last_error = e.what();
+    std::fprintf(stderr,
+                 "ceramic-run: cannot read the trace (no deadlock can be seen until it can): %s\n",
+                 e.what());
+  };
   for (;;) {
     int code = wait_child(child, pidfd, interval_ms);
     if (code >= 0) {
@@ -142,18 +166,19 @@ int main(int argc, char** argv) {
     }
     ceramic::detector::Report first;
     try {
-      first = ceramic::detector::analyze(trace.snapshot(true));
+      first = ceramic::detector::analyze(trace->snapshot(true));
+      last_error.clear();
       if (!first.deadlock) continue;
       // Confirm: a second look after the interval must find the same threads, unmoved.
       if ((code = wait_child(child, pidfd, interval_ms)) >= 0) {
         cleanup();
         return code;
       }
-      auto second = ceramic::detector::analyze(trace.snapshot(true));
+      auto second = ceramic::detector::analyze(trace->snapshot(true));
       if (!ceramic::detector::confirms(first, second)) continue;
       first = std::move(second);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "ceramic-run: cannot read the trace: %s\n", e.what());
+      trace_failed(e);
       continue;
     }
     std::fputs(ceramic::detector::to_text(first).c_str(), stderr);

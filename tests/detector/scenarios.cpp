@@ -14,6 +14,8 @@
 //   pingpong, pipeline, worker_pool, recv_timeouts, slow_answer, pipe_thread,
 //   pipe_thread_known, slow_child_start
 // Exit statuses: exit7 (exits 7), killed (SIGKILLs itself: 128 + 9).
+// A hostile program: shrink_trace stops tracing, truncates its own trace file to nothing
+// under the watching ceramic-run, waits two seconds and exits 0.
 //
 // The lines the tests look for (where a process blocks, where a channel is made) carry a
 // `// @line NAME` marker; run_test.cpp reads this file to find their numbers.
@@ -27,8 +29,10 @@
 #include <unistd.h>
 
 #include <ceramic/ceramic.hpp>
+#include <ceramic/trace_format.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -327,6 +331,18 @@ int killed() {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A program that truncates its own trace
+
+int shrink_trace() {
+  const char* path = std::getenv(ceramic::trace::kEnvVar);
+  if (path == nullptr) return 1;
+  ceramic::trace::stop();  // this process writes to its mapping no more
+  if (truncate(path, 0) != 0) return 1;
+  std::this_thread::sleep_for(2s);  // ceramic-run looks at it every --interval meanwhile
+  return 0;
+}
+
 const std::map<std::string_view, int (*)()> kScenarios = {
     {"seed_race", seed_race},     {"cycle", cycle},
     {"join_cycle", join_cycle},   {"knot3", knot3},
@@ -336,6 +352,7 @@ const std::map<std::string_view, int (*)()> kScenarios = {
     {"slow_answer", slow_answer}, {"pipe_thread", pipe_thread},
     {"pipe_thread_known", pipe_thread_known}, {"slow_child_start", slow_child_start},
     {"exit7", exit7},             {"killed", killed},
+    {"shrink_trace", shrink_trace},
 };
 
 }  // namespace
