@@ -57,6 +57,11 @@ using Copy = TraceFile::Copy;
 using Layout = TraceFile::Layout;
 
 constexpr std::size_t kMaxString = 4096;  // longest string taken from the file
+// The most string bytes one snapshot() or events() copies out. Entries refer to strings by
+// offset, so a corrupt file can make every reference point at a 4 KiB string: 64 times the
+// size of the entries. No trace of the default capacities can need more than this (its
+// thread and channel entries 184 MiB at 4 KiB a string, its ring 256 MiB: 440 MiB).
+constexpr std::uint64_t kMaxStringCopies = std::uint64_t{512} << 20;
 constexpr int kSeqlockAttempts = 100;     // reads of an entry that keeps changing
 constexpr std::uint32_t kChunk = 256;     // entries copied at once
 
@@ -96,6 +101,7 @@ class Reader {
   Reader(const unsigned char* bytes, std::size_t size) : bytes_(bytes), size_(size) {}
 
   bool live() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
 
   // The file's size now.
   std::uint64_t size() const {
@@ -309,6 +315,50 @@ void read_strings(const Reader& in, const Layout& l, Copy& c) {
   if (!c.strings.empty()) in.read(l.strings_off, c.strings.data(), c.strings.size(), l.file_bytes);
 }
 
+// Strings by offset into the copied string section: offset 0, and any offset outside what was
+// used, are the empty string; a string stops at its NUL, at kMaxString bytes, or at the end.
+std::size_t string_length(const Copy& c, std::uint32_t off) {
+  if (off == 0 || off >= c.strings.size()) return 0;
+  return strnlen(c.strings.data() + off, std::min(c.strings.size() - off, kMaxString));
+}
+
+std::string string_at(const Copy& c, std::uint32_t off) {
+  const std::size_t n = string_length(c, off);
+  return n == 0 ? std::string() : std::string(c.strings.data() + off, n);
+}
+
+// How many bytes of strings the entries refer to: offsets(entry, add) calls add(offset) for
+// each string an entry refers to.
+template <class Entries, class Offsets>
+std::uint64_t string_bytes(const Copy& c, const Entries& entries, Offsets offsets) {
+  std::uint64_t bytes = 0;
+  for (const auto& e : entries) {
+    offsets(e.get(), [&](std::uint32_t off) { bytes += string_length(c, off); });
+  }
+  return bytes;
+}
+
+// Refuses a copy whose entries refer to more than kMaxStringCopies of strings, before any
+// string is copied out of it.
+void check_string_copies(const Copy& c, const std::string& path) {
+  const std::uint64_t bytes =
+      string_bytes(c, c.threads, [](const ThreadEntry& e, auto add) {
+        add(e.name);
+        add(e.file);
+        add(e.last_file);
+      }) +
+      string_bytes(c, c.channels, [](const ChannelEntry& e, auto add) {
+        add(e.file);
+        add(e.name);
+      }) +
+      string_bytes(c, c.events, [](const Event& e, auto add) { add(e.file); });
+  if (bytes > kMaxStringCopies) {
+    fail(where(path) + "corrupt trace: its entries refer to " + std::to_string(bytes) +
+         " bytes of strings, more than the " + std::to_string(kMaxStringCopies) +
+         " a reader copies");
+  }
+}
+
 Copy read_copy(const Reader& in, const Layout& l, bool tables, bool ring) {
   in.check_whole(l.file_bytes);
   Copy c;
@@ -319,15 +369,8 @@ Copy read_copy(const Reader& in, const Layout& l, bool tables, bool ring) {
   }
   if (ring) read_ring(in, l, c);
   read_strings(in, l, c);
+  check_string_copies(c, in.path());
   return c;
-}
-
-// Strings by offset into the copied string section: offset 0, and any offset outside what was
-// used, are the empty string; a string stops at its NUL, at kMaxString bytes, or at the end.
-std::string string_at(const Copy& c, std::uint32_t off) {
-  if (off == 0 || off >= c.strings.size()) return {};
-  const char* s = c.strings.data() + off;
-  return std::string(s, strnlen(s, std::min(c.strings.size() - off, kMaxString)));
 }
 
 WaitOp op_of(std::uint8_t op) { return op <= 4 ? static_cast<WaitOp>(op) : WaitOp::none; }

@@ -614,6 +614,40 @@ TEST(TraceReader, StringOffsetsBeyondTheUsedPartAreEmpty) {
   EXPECT_EQ(s.threads[0].file, "");
 }
 
+// Entries refer to strings by offset: a corrupt file can point every reference at one 4 KiB
+// string, which would copy 64 times the size of the entries. 65536 thread entries, three
+// references each to 4095 bytes: 805 MB of copies, refused before any is made.
+TEST(TraceReader, EntriesReferringToMoreStringsThanAReaderCopiesAreRefused) {
+  tf::Capacities caps = small_capacities();
+  caps.threads = 1u << 16;
+  caps.string_bytes = 8192;
+  TraceImage img(caps);
+  const std::uint32_t long_string = img.add_string(std::string(4095, 's'));
+  for (std::uint32_t i = 0; i < caps.threads; ++i) {
+    tf::ThreadEntry& t = img.thread(i);
+    t.pid = t.tid = static_cast<std::int32_t>(i + 1);
+    t.name = t.file = t.last_file = long_string;
+    t.seq.store(2);
+  }
+  img.header().threads_used.store(caps.threads);
+  const std::uint64_t before = peak_rss();
+  std::string e;
+  try {
+    TraceFile f = TraceFile::from_bytes(img.bytes());
+    Snapshot s = f.snapshot(false);
+    ADD_FAILURE() << "read " << s.threads.size() << " threads";
+  } catch (const TraceError& error) {
+    e = error.what();
+  }
+  EXPECT_TRUE(contains(e, "corrupt trace: its entries refer to")) << e;
+  EXPECT_TRUE(contains(e, std::to_string(std::uint64_t{3} * 4095 * caps.threads))) << e;
+  EXPECT_LT(peak_rss() - before, std::uint64_t{256} << 20);
+
+  // A tenth of them is a lot of long strings, but fine.
+  img.header().threads_used.store(caps.threads / 10);
+  EXPECT_EQ(parse_error(img.bytes()), "");
+}
+
 TEST(TraceReader, OutOfRangeFieldsInThreadEntriesAreClamped) {
   TraceImage img;
   auto& t = img.add_thread(100, "main");
