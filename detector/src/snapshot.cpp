@@ -62,7 +62,7 @@ constexpr std::size_t kMaxString = 4096;  // longest string taken from the file
 // size of the entries. No trace of the default capacities can need more than this (its
 // thread and channel entries 184 MiB at 4 KiB a string, its ring 256 MiB: 440 MiB).
 constexpr std::uint64_t kMaxStringCopies = std::uint64_t{512} << 20;
-constexpr int kSeqlockAttempts = 100;     // reads of an entry that keeps changing
+constexpr int kSeqlockAttempts = 10;      // reads of an entry that keeps changing
 constexpr std::uint32_t kChunk = 256;     // entries copied at once
 
 [[noreturn]] void fail(const std::string& what) { throw TraceError("ceramic-trace: " + what); }
@@ -237,9 +237,30 @@ void keep_copy(std::vector<Raw<T>>& into, const T& e) {
   std::memcpy(into.back().bytes, static_cast<const void*>(&e), sizeof(T));
 }
 
-// Thread entries under their seqlock: taken when the sequence is even, non-zero and the same
-// before and after the copy. An entry that moved is read again on its own; one whose writer
-// died half-way (odd for ever) or that was never published (0) is left out.
+// A thread entry caught in the middle of an update, as what it shows: a thread at work.
+// Only its identity is kept (pid, tid, parent and name, written before it was published).
+ThreadEntry& as_running(ThreadEntry& e, std::uint32_t seq) {
+  e.state = static_cast<std::uint32_t>(ThreadState::running);
+  e.op = static_cast<std::uint8_t>(WaitOp::none);
+  e.has_deadline = 0;
+  e.n_waits = 0;
+  e.join_pid = 0;
+  e.file = e.last_file = 0;
+  e.line = e.last_line = 0;
+  e.since_ns = 0;
+  e.exit_code = e.last_peer = 0;
+  e.last_channel = 0;
+  e.ops = 0;
+  e.seq.store(seq, std::memory_order_relaxed);
+  return e;
+}
+
+// Thread entries under their seqlock: an entry is taken as it is when its sequence is even,
+// non-zero and the same before and after the copy. One that is not is read again on its own,
+// up to kSeqlockAttempts times (live files only: bytes in memory do not change); one still odd
+// or still moving then is shown as running (its writer is in the middle of an update: at work,
+// or killed there). An entry never published (sequence 0, or 1 which no writer stores) is left
+// out.
 void read_threads(const Reader& in, const Layout& l, Copy& c) {
   auto stable = [](const ThreadEntry& before, const ThreadEntry& after) {
     const std::uint32_t s = seq_of(before);
@@ -249,21 +270,31 @@ void read_threads(const Reader& in, const Layout& l, Copy& c) {
     keep_copy(c.threads, e);
     c.thread_seqs.push_back(seq);
   };
+  auto keep_running = [&](const ThreadEntry& e, std::uint32_t seq) {
+    if (seq < 2) return;  // never published
+    Raw<ThreadEntry> copy;
+    std::memcpy(copy.bytes, static_cast<const void*>(&e), sizeof e);
+    keep(as_running(copy.get(), seq & ~1u), seq & ~1u);
+  };
   read_entries<ThreadEntry>(in, l, l.threads_off, 0, c.threads_used,
                             [&](std::uint64_t i, const ThreadEntry& before, const ThreadEntry& e,
                                 const ThreadEntry& after) {
     if (stable(before, after)) return keep(e, seq_of(before));
-    if (seq_of(before) == seq_of(after)) return;  // odd for ever, or never published
-    bool taken = false;
-    for (int attempt = 1; attempt < kSeqlockAttempts && !taken; ++attempt) {
+    if (seq_of(before) == 0 && seq_of(after) == 0) return;  // not published
+    if (!in.live()) return keep_running(e, seq_of(after));
+    for (int attempt = 1; attempt <= kSeqlockAttempts; ++attempt) {
+      bool done = false;
       read_entries<ThreadEntry>(in, l, l.threads_off, i, 1,
                                 [&](std::uint64_t, const ThreadEntry& b, const ThreadEntry& x,
                                     const ThreadEntry& a) {
         if (stable(b, a)) {
           keep(x, seq_of(b));
-          taken = true;
+          done = true;
+        } else if (attempt == kSeqlockAttempts) {
+          keep_running(x, seq_of(a));
         }
       });
+      if (done) return;
     }
   });
 }

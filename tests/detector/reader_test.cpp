@@ -4,11 +4,14 @@
 // foreign file must throw TraceError with a message that says what is wrong, or parse; reading
 // it must never crash, hang or read out of bounds. These tests are meant to pass under
 // AddressSanitizer + UBSan.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -16,6 +19,7 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "ceramic/detector/analysis.hpp"
@@ -409,6 +413,56 @@ TEST(TraceReader, FileThatShrankAndGrewBackReadsAgain) {
   EXPECT_EQ(s.threads[0].file, "/src/main.cpp");
 }
 
+// A thread whose entry changes all the time (here, as fast as a loop can write it) is at work:
+// the live reader shows it in every snapshot, as a consistent copy or as running, never as a
+// half-written state (it used to be left out whenever its entry moved under every attempt to
+// copy it, or its writer was preempted in the middle of an update).
+TEST(TraceReader, EntryThatNeverStopsMovingReadsAsRunning) {
+  TempDir dir;
+  const std::string path = dir.file("busy.trace");
+  TraceImage img;
+  img.add_thread(100, "busy");
+  write_bytes(path, img.bytes());
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  void* p = mmap(nullptr, img.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  ASSERT_NE(p, MAP_FAILED);
+  auto& entry = *reinterpret_cast<tf::ThreadEntry*>(static_cast<unsigned char*>(p) +
+                                                     img.header().threads_off);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::uint32_t seq = entry.seq.load();
+    while (!stop.load(std::memory_order_relaxed)) {
+      entry.seq.store(++seq, std::memory_order_relaxed);  // odd: changing
+      std::atomic_thread_fence(std::memory_order_release);
+      entry.state = static_cast<std::uint32_t>(tf::ThreadState::blocked);  // only while odd
+      entry.op = static_cast<std::uint8_t>(tf::WaitOp::recv);
+      ++entry.ops;
+      entry.op = static_cast<std::uint8_t>(tf::WaitOp::none);
+      entry.state = static_cast<std::uint32_t>(tf::ThreadState::running);
+      entry.seq.store(++seq, std::memory_order_release);  // even: published
+    }
+  });
+  TraceFile f = TraceFile::map(path);
+  int missing = 0, torn = 0;
+  for (int i = 0; i < 2000; ++i) {
+    Snapshot s = f.snapshot(false);
+    if (s.threads.size() != 1) {
+      ++missing;
+    } else if (s.threads[0].state != tf::ThreadState::running ||
+               s.threads[0].op != tf::WaitOp::none || s.threads[0].pid != 100 ||
+               s.threads[0].name != "busy" || s.threads[0].seq % 2 != 0) {
+      ++torn;
+    }
+  }
+  stop = true;
+  writer.join();
+  munmap(p, img.size());
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(torn, 0);
+}
+
 TEST(TraceReader, BadMagicIsNotATrace) {
   TraceImage img;
   img.header().magic.store(0x0123456789abcdefull);
@@ -684,14 +738,24 @@ TEST(TraceReader, CountersBeyondTheTablesAreClamped) {
   exercise(f);
 }
 
-TEST(TraceReader, UnpublishedAndHalfWrittenThreadEntriesAreSkipped) {
+TEST(TraceReader, UnpublishedThreadEntriesAreSkippedAndHalfWrittenOnesShowAsRunning) {
   TraceImage img;
   img.add_thread(100, "stable");
-  img.add_thread(101, "writing").seq.store(7);  // odd: a writer is in the middle of it
+  auto& writing = img.add_thread(101, "writing");
+  img.block(writing, tf::WaitOp::recv, 0x1, "/src/half.cpp", 9);
+  writing.seq.store(7);  // odd: a writer is in the middle of it (or was killed there)
   img.add_thread(102, "unpublished").seq.store(0);
+  img.add_thread(103, "scribbled").seq.store(1);  // no writer stores 1
   Snapshot s = TraceFile::from_bytes(img.bytes()).snapshot(false);
-  ASSERT_EQ(s.threads.size(), 1u);
+  ASSERT_EQ(s.threads.size(), 2u);
   EXPECT_EQ(s.threads[0].name, "stable");
+  EXPECT_EQ(s.threads[1].name, "writing");
+  EXPECT_EQ(s.threads[1].pid, 101);
+  EXPECT_EQ(s.threads[1].state, tf::ThreadState::running);  // not the half-written blocked state
+  EXPECT_EQ(s.threads[1].op, tf::WaitOp::none);
+  EXPECT_TRUE(s.threads[1].waits.empty());
+  EXPECT_EQ(s.threads[1].file, "");
+  EXPECT_EQ(s.threads[1].seq, 6u);
 }
 
 TEST(TraceReader, HolderSlotsWithNegativePidsAreIgnored) {

@@ -26,9 +26,11 @@
 //   usable, and reads again once the file is whole.
 //
 //   Thread entries are read under their seqlock (copied three times: sequence, entry,
-//   sequence), so a snapshot of a live trace never shows a half-written entry; an entry whose
-//   writer died in the middle of an update is left out. An event is taken only if its slot
-//   holds the sequence number the reader expects before and after the copy.
+//   sequence), so a snapshot never shows a half-written entry. Every published entry is in
+//   it: one caught in the middle of an update (its writer at work, preempted or killed there)
+//   shows as running, with only its identity (pid, tid, parent, name). A channel entry is taken
+//   once its id is published; an event only if its slot holds the sequence number the reader
+//   expects before and after the copy.
 //
 // Costs: snapshot() of a live file reads the used thread and channel entries three times and
 // the used strings once (a few hundred KiB for a program of a thousand threads); events()
