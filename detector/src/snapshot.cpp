@@ -220,7 +220,11 @@ void read_entries(const Reader& in, const Layout& l, std::uint64_t off, std::uin
     const std::uint64_t pos = off + at * sizeof(T);
     in.read(pos, before.data(), n * sizeof(T), l.file_bytes);
     if (in.live()) {
+      // Each read's loads (the kernel's, on this thread) come after the previous read's: the
+      // writer's release stores are then seen in the order it made them.
+      std::atomic_thread_fence(std::memory_order_acquire);
       in.read(pos, entry.data(), n * sizeof(T), l.file_bytes);
+      std::atomic_thread_fence(std::memory_order_acquire);
       in.read(pos, after.data(), n * sizeof(T), l.file_bytes);
     }
     const std::vector<Raw<T>>& e = in.live() ? entry : before;
@@ -330,6 +334,7 @@ void read_ring(const Reader& in, const Layout& l, Copy& c) {
         return;  // overwritten, unfinished, or being rewritten
       }
       keep_copy(c.events, e);
+      c.events.back().get().seq.store(seq, std::memory_order_relaxed);
     });
   };
   take_run(first_slot, run1, first_seq);
