@@ -14,11 +14,13 @@
 //
 //   Reading copies what it reads: with pread(2) from a file, never through a mapping, so
 //   nothing is read in place and no page of the file is touched by the reader. Only the used
-//   part of each table is read (the counters are clamped to the capacities), and the strings
-//   the entries refer to. Every count, offset and string read from the sections is checked
-//   against the header's layout: an offset out of range is the empty string, a string is at
+//   part of each table and of the string section is read (the counters are clamped to the
+//   capacities). Every count, offset and string read from the sections is checked against the
+//   header's layout: an offset outside the used strings is the empty string, a string is at
 //   most 4096 bytes and ends at the end of the string section, a holder listed twice counts
-//   once, an unknown state or operation reads as running / none.
+//   once, an unknown state or operation reads as running / none. The entries of one read may
+//   refer to 512 MiB of strings in all (more is refused as corrupt before any is copied: a
+//   trace of the default capacities cannot need 440 MiB).
 //
 //   A live file (map) is checked again at every snapshot() and events(): if it has shrunk
 //   below its layout (ftruncate by anyone), or shrinks while it is being read (a short
