@@ -144,9 +144,15 @@ namespace ceramic::trace {
 void create_file(const std::string& path, Capacities c) {
   std::uint32_t ring = 1;
   while (ring < c.events && ring < (1u << 26)) ring <<= 1;
+  Geometry g = geometry(c.threads, c.channels, ring, c.string_bytes);
+  if (g.file_bytes > kMaxFileBytes) {  // readers would refuse it
+    throw std::system_error(EFBIG, std::generic_category(),
+                            "cannot create " + path + ": its capacities make a trace of " +
+                                std::to_string(g.file_bytes) + " bytes, more than " +
+                                std::to_string(kMaxFileBytes));
+  }
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + path);
-  Geometry g = geometry(c.threads, c.channels, ring, c.string_bytes);
   unsigned char* base = nullptr;
   int err = 0;
   if (ftruncate(fd, static_cast<off_t>(g.file_bytes)) == 0) {

@@ -92,10 +92,11 @@ std::string to_text(const Report& r) {
       }
     }
   }
+  const ProcessNames name_of(r);
   for (const auto& cycle : r.cycles) {
     o << "\n  wait-for cycle: ";
-    for (pid_t p : cycle) o << process_label(name_in(r, p), p) << " -> ";
-    o << process_label(name_in(r, cycle.front()), cycle.front()) << "\n";
+    for (pid_t p : cycle) o << process_label(name_of(p), p) << " -> ";
+    o << process_label(name_of(cycle.front()), cycle.front()) << "\n";
   }
   return o.str();
 }

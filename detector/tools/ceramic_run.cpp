@@ -6,6 +6,10 @@
 // deadlock, once the report is printed to stderr and the process tree is killed, or 3 after the
 // program ended having leaked a process (--leaks=error, the default; see leaks.hpp). 125:
 // ceramic-run itself failed (bad options, cannot create the trace, cannot start the program).
+//
+// The trace file is read, never trusted (ceramic/detector/snapshot.hpp): if the program
+// truncates or corrupts it, ceramic-run says so once and lets the program run on unwatched
+// until the file is readable again.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -123,6 +128,15 @@ int main(int argc, char** argv) {
   auto cleanup = [&] {
     if (!keep_trace) unlink(trace_path.c_str());
   };
+  // Opened before the program starts: what it does to the file later is read as it is.
+  std::optional<ceramic::detector::TraceFile> trace;
+  try {
+    trace = ceramic::detector::TraceFile::map(trace_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ceramic-run: %s\n", e.what());
+    cleanup();
+    return kToolFailure;
+  }
 
   std::fflush(nullptr);
   pid_t child = fork();
@@ -145,7 +159,6 @@ int main(int argc, char** argv) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   auto started = std::chrono::steady_clock::now();
 
-  ceramic::detector::TraceFile trace = ceramic::detector::TraceFile::map(trace_path);
   std::string name;
   for (const auto& a : command) name += (name.empty() ? "" : " ") + a;
   // Writes every file the user asked for, from what this run found (report: none if it passed).
@@ -164,8 +177,8 @@ int main(int argc, char** argv) {
     }
     doc.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
-      auto snap = trace.snapshot(false);
-      doc.timeline = ceramic::detector::build_timeline(snap, trace.events(), snap.taken_ns);
+      auto snap = trace->snapshot(false);
+      doc.timeline = ceramic::detector::build_timeline(snap, trace->events(), snap.taken_ns);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ceramic-run: no timeline in the report: %s\n", e.what());
     }
@@ -187,59 +200,70 @@ int main(int argc, char** argv) {
                   nullptr);
   };
   ceramic::tools::StatusLine status(quiet ? "off" : progress, command[0]);
+  // The program has ended (status code): judge what it left blocked, write the files, return
+  // ceramic-run's status. Every way out after the program ends goes through here, so a program
+  // that exits while a deadlock is being confirmed is still checked for leaks.
+  auto program_ended = [&](int code) -> int {
+    status.clear();
+    if (leaks_mode != "off") {
+      ceramic::detector::Report leaks;
+      try {
+        leaks = ceramic::detector::find_leaks(trace->snapshot(false), trace->events());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "ceramic-run: cannot read the trace for leaks: %s\n", e.what());
+      }
+      if (leaks.leak) {
+        std::fputs(ceramic::detector::to_text(leaks).c_str(), stderr);
+        write_outputs(leaks_mode == "error" || code != 0, verdict_of(leaks), &leaks);
+        if (keep_trace) {
+          std::fprintf(stderr, "  trace: %s (ceramic-trace dump|chrome|analyze %s)\n",
+                       trace_path.c_str(), trace_path.c_str());
+        }
+        std::fprintf(stderr, "ceramic-run: %s exited with status %d, leaving %zu thread(s) "
+                     "blocked forever (--leaks=%s)\n", command[0].c_str(), code,
+                     leaks.stuck.size(), leaks_mode.c_str());
+        cleanup();
+        return leaks_mode == "error" ? kDeadlockExit : code;
+      }
+    }
+    if (!quiet) {
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::fprintf(stderr, "ceramic-run: %s exited with status %d after %.2f s, no deadlock\n",
+                   command[0].c_str(), code, s);
+    }
+    exited(code);
+    cleanup();
+    return code;
+  };
+  // The trace is untrusted: the program may truncate or scribble on it. A trace that cannot
+  // be read is said once per distinct reason; the program runs on, and watching resumes if
+  // the file becomes readable again.
+  std::string last_error;
+  auto trace_failed = [&](const std::exception& e) {
+    if (last_error == e.what()) return;
+    last_error = e.what();
+    status.clear();
+    std::fprintf(stderr,
+                 "ceramic-run: cannot read the trace (no deadlock can be seen until it can): %s\n",
+                 e.what());
+  };
   for (;;) {
     int code = wait_child(child, pidfd, interval_ms);
-    if (code >= 0) {
-      status.clear();
-      if (leaks_mode != "off") {
-        ceramic::detector::Report leaks;
-        try {
-          leaks = ceramic::detector::find_leaks(trace.snapshot(false), trace.events());
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "ceramic-run: cannot read the trace for leaks: %s\n", e.what());
-        }
-        if (leaks.leak) {
-          std::fputs(ceramic::detector::to_text(leaks).c_str(), stderr);
-          write_outputs(leaks_mode == "error" || code != 0, verdict_of(leaks), &leaks);
-          if (keep_trace) {
-            std::fprintf(stderr, "  trace: %s (ceramic-trace dump|chrome|analyze %s)\n",
-                         trace_path.c_str(), trace_path.c_str());
-          }
-          std::fprintf(stderr, "ceramic-run: %s exited with status %d, leaving %zu thread(s) "
-                       "blocked forever (--leaks=%s)\n", command[0].c_str(), code,
-                       leaks.stuck.size(), leaks_mode.c_str());
-          cleanup();
-          return leaks_mode == "error" ? kDeadlockExit : code;
-        }
-      }
-      if (!quiet) {
-        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::fprintf(stderr, "ceramic-run: %s exited with status %d after %.2f s, no deadlock\n",
-                     command[0].c_str(), code, s);
-      }
-      exited(code);
-      cleanup();
-      return code;
-    }
+    if (code >= 0) return program_ended(code);
     ceramic::detector::Report first;
     try {
-      auto snap = trace.snapshot(true);
+      auto snap = trace->snapshot(true);
       status.update(snap);
       first = ceramic::detector::analyze(snap);
+      last_error.clear();
       if (!first.deadlock) continue;
       // Confirm: a second look after the interval must find the same threads, unmoved.
-      if ((code = wait_child(child, pidfd, interval_ms)) >= 0) {
-        status.clear();
-        exited(code);
-        cleanup();
-        return code;
-      }
-      auto second = ceramic::detector::analyze(trace.snapshot(true));
+      if ((code = wait_child(child, pidfd, interval_ms)) >= 0) return program_ended(code);
+      auto second = ceramic::detector::analyze(trace->snapshot(true));
       if (!ceramic::detector::confirms(first, second)) continue;
       first = std::move(second);
     } catch (const std::exception& e) {
-      status.clear();
-      std::fprintf(stderr, "ceramic-run: cannot read the trace: %s\n", e.what());
+      trace_failed(e);
       continue;
     }
     status.clear();
@@ -264,8 +288,8 @@ int main(int argc, char** argv) {
     } else {
       kill(-child, SIGKILL);
       kill(child, SIGKILL);
-      int status;
-      while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+      int ws;
+      while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {
       }
       std::fprintf(stderr, "ceramic-run: killed the process tree of %s (pid %d)\n",
                    command[0].c_str(), child);

@@ -199,7 +199,9 @@ TEST(Formats, HtmlOpensInABrowserWithoutErrors) {
   EXPECT_NE(dom.out.find("class=\"slice stuck\""), std::string::npos) << "the stuck wait is drawn";
   EXPECT_NE(dom.out.find("id=\"replay-command\""), std::string::npos);
   EXPECT_NE(dom.out.find("id=\"copy-replay\""), std::string::npos);
-  if (on_path("dot")) EXPECT_NE(dom.out.find("class=\"graph\"><h2>Wait-for graph</h2><svg"), std::string::npos);
+  if (on_path("dot")) {
+    EXPECT_NE(dom.out.find("class=\"graph\"><h2>Wait-for graph</h2><svg"), std::string::npos);
+  }
 
   const std::string shot = std::string(CERAMIC_TEST_OUTPUT_DIR) + "/report_screenshot.png";
   auto shot_args = common;

@@ -459,6 +459,23 @@ TEST(CeramicRunStatus, ExistingTraceFileIsRefused) {
   EXPECT_EQ(read_file(trace), "x");  // untouched
 }
 
+// A program that truncates the trace file under the watchdog: ceramic-run reads it with
+// pread, says once that it cannot, and passes the program's status through (it used to die
+// of SIGBUS, 128 + 7, reading a mapping past the new end of the file).
+TEST(CeramicRunStatus, TraceTruncatedByTheProgramIsReportedOnceNotACrash) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "shrink_trace", {"--interval", "10"});
+  ASSERT_FALSE(run.result.timed_out);
+  EXPECT_EQ(run.result.status, 0) << describe(run);
+  const std::string& err = run.result.err;
+  const std::string what = "shrank to 0 bytes";
+  auto at = err.find(what);
+  EXPECT_NE(at, std::string::npos) << err;
+  if (at != std::string::npos) {
+    EXPECT_EQ(err.find(what, at + 1), std::string::npos) << "said more than once:\n" << err;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The kept trace, read by ceramic-trace
 

@@ -30,6 +30,8 @@
 //   hang_outside_ceramic   the seed's use: a child blocked in a call that never returns,
 //                          abandoned after a deadline (join_for) and ended by its Proc
 // Exit statuses: exit7 (exits 7), killed (SIGKILLs itself: 128 + 9).
+// A hostile program: shrink_trace stops tracing, truncates its own trace file to nothing
+// under the watching ceramic-run, waits two seconds and exits 0.
 //
 // The lines the tests look for (where a process blocks, where a channel is made) carry a
 // `// @line NAME` marker; run_test.cpp reads this file to find their numbers.
@@ -44,6 +46,7 @@
 
 #include <ceramic/ceramic.hpp>
 #include <ceramic/detector/snapshot.hpp>
+#include <ceramic/trace_format.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -480,6 +483,18 @@ int killed() {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A program that truncates its own trace
+
+int shrink_trace() {
+  const char* path = std::getenv(ceramic::trace::kEnvVar);
+  if (path == nullptr) return 1;
+  ceramic::trace::stop();  // this process writes to its mapping no more
+  if (truncate(path, 0) != 0) return 1;
+  std::this_thread::sleep_for(2s);  // ceramic-run looks at it every --interval meanwhile
+  return 0;
+}
+
 const std::map<std::string_view, int (*)()> kScenarios = {
     {"seed_race", seed_race},     {"cycle", cycle},
     {"join_cycle", join_cycle},   {"knot3", knot3},
@@ -493,6 +508,7 @@ const std::map<std::string_view, int (*)()> kScenarios = {
     {"leak_unrelated_holder", leak_unrelated_holder}, {"leak_range_for", leak_range_for},
     {"kill_blocked_child", kill_blocked_child}, {"close_then_destroy", close_then_destroy},
     {"long_running_close", long_running_close}, {"hang_outside_ceramic", hang_outside_ceramic},
+    {"shrink_trace", shrink_trace},
 };
 
 }  // namespace

@@ -136,9 +136,9 @@ struct Options {
   // coverage). junit: JUnit XML with one test case per exploration this process ran, rewritten
   // after each. In both, %p becomes the process id and %n the scenario's name. name: the
   // scenario (default: the program's name and the exploration's number in this process).
-  std::string html;
-  std::string junit;
-  std::string name;
+  std::string html{};
+  std::string junit{};
+  std::string name{};
 };
 
 enum class Failure {
