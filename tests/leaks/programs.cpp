@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -46,6 +47,16 @@ constexpr unsigned kSafetyNet = 60;                // seconds
 constexpr auto kLook = 10ms;                       // between two looks at the trace
 constexpr int kMaxLooks = 1000;                    // 10 s: only a broken kernel gets there
 
+// True while pid is a process that can still run (not gone, not a zombie).
+bool alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  auto paren = text.rfind(')');   // "pid (comm) S ...": comm may hold blanks and parens
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] != 'Z' &&
+         text[paren + 2] != 'X';
+}
+
 // True when every process the program started (a spawn event in the trace) is gone or has
 // every thread blocked without a deadline (in send, recv, select or join). With main idle,
 // nothing can move any more: the state is final.
@@ -55,7 +66,7 @@ bool quiet(const detector::Snapshot& s, const std::vector<detector::EventInfo>& 
     if (e.kind == ceramic::trace::EventKind::spawn) spawned.insert(e.peer);
   }
   for (pid_t pid : spawned) {
-    if (s.is_dead(pid)) continue;
+    if (s.is_dead(pid) || !alive(pid)) continue;
     bool seen = false;
     for (const detector::ThreadInfo& t : s.threads) {
       if (t.pid != pid) continue;
@@ -64,7 +75,7 @@ bool quiet(const detector::Snapshot& s, const std::vector<detector::EventInfo>& 
       if (t.state == ThreadState::exited || t.state == ThreadState::finished) continue;
       if (!t.blocked() || t.has_deadline) return false;
     }
-    if (!seen) return false;   // forked, not yet started
+    if (!seen) return false;   // forked, not yet started (or not yet recorded)
   }
   return true;
 }
