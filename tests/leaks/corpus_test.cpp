@@ -107,7 +107,7 @@ std::string sim_bug(const Kernel& k, const std::set<int>& marked, std::string* s
     sim::Result dfs =
         sim::explore(k.bug, {.strategy = sim::Strategy::dfs, .iterations = k.dfs_iterations});
     *skipped += std::string("sim misses the bug: ") + k.needs + "\n";
-    return std::string("needs ") + k.needs + " [dfs " +
+    return std::string("skipped (needs) [dfs ") +
            (dfs.failed ? "finds " + std::string(sim::to_string(dfs.failure)) + " in " +
                              std::to_string(dfs.iteration + 1)
                        : std::string("finds nothing after ") + std::to_string(dfs.schedules)) +
@@ -135,7 +135,7 @@ std::string sim_bug(const Kernel& k, const std::set<int>& marked, std::string* s
 std::string sim_fix(const Kernel& k, std::string* skipped) {
   if (*k.fix_needs != '\0') {
     *skipped += std::string("sim false alarm on the fix: ") + k.fix_needs + "\n";
-    return std::string("needs ") + k.fix_needs;
+    return "skipped (fix_needs)";
   }
   sim::Result pct = sim::explore(k.fix, {});
   EXPECT_FALSE(pct.failed) << "fix, pct: " << failure_text(pct);
@@ -178,7 +178,7 @@ std::string describe(const LiveRun& run) {
 std::string live_bug(const Kernel& k, const std::set<int>& marked, std::string* skipped) {
   if (*k.live_needs != '\0') {
     *skipped += std::string("ceramic-run misses the bug: ") + k.live_needs + "\n";
-    return std::string("needs ") + k.live_needs;
+    return "skipped (live_needs)";
   }
   TempDir dir;
   LiveRun run = run_live(dir, k.name);
@@ -207,7 +207,7 @@ std::string live_bug(const Kernel& k, const std::set<int>& marked, std::string* 
 std::string live_fix(const Kernel& k, std::string* skipped) {
   if (*k.live_fix_needs != '\0') {
     *skipped += std::string("ceramic-run false alarm on the fix: ") + k.live_fix_needs + "\n";
-    return std::string("needs ") + k.live_fix_needs;
+    return "skipped (live_fix_needs)";
   }
   TempDir dir;
   LiveRun run = run_live(dir, std::string(k.name) + ".fix");
