@@ -9,12 +9,14 @@
 // and prints one line per kernel, so that running the executable prints the corpus table:
 //   leaks <name>: live: found (LEAK), fix clean; sim: found in N (leak), replayed; fix: ...
 // A half that a tool gets wrong (Kernel::needs, fix_needs, live_needs, live_fix_needs) is
-// skipped with the reason; the other halves still run.
+// skipped with the reason; the other halves still run. CERAMIC_LEAKS_VERBOSE=1 prints the
+// reports of the leaks found.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -40,6 +42,12 @@ using ceramic_test::TempDir;
 using nlohmann::json;
 
 constexpr std::chrono::seconds kPatience{60};   // only a hang reaches it
+
+// CERAMIC_LEAKS_VERBOSE=1: print the simulator's and ceramic-run's report of every leak found.
+bool verbose() {
+  const char* v = std::getenv("CERAMIC_LEAKS_VERBOSE");
+  return v != nullptr && *v != '\0' && *v != '0';
+}
 
 std::vector<std::string> kernel_names() {
   std::vector<std::string> names;
@@ -124,6 +132,7 @@ std::string sim_bug(const Kernel& k, const std::set<int>& marked, std::string* s
   EXPECT_TRUE(std::includes(marked.begin(), marked.end(), at.begin(), at.end()))
       << "blocked at " << lines_text(at) << ", the // @leak lines are " << lines_text(marked)
       << "\n" << failure_text(bug);
+  if (verbose()) std::printf("%s: the simulator's report\n%s\n", k.name, bug.report.c_str());
   sim::Result again = sim::replay(k.bug, bug.schedule);
   EXPECT_TRUE(again.failed) << "the replay of " << bug.schedule << " did not fail";
   EXPECT_EQ(again.failure, bug.failure) << "found: " << failure_text(bug)
@@ -188,6 +197,7 @@ std::string live_bug(const Kernel& k, const std::set<int>& marked, std::string* 
     ADD_FAILURE() << "no report\n" << describe(run);
     return "NOT FOUND";
   }
+  if (verbose()) std::printf("%s: ceramic-run's report\n%s\n", k.name, run.result.err.c_str());
   // A leak is reported when the program ends; a worker whose every partner is already gone
   // may be reported before, while the program runs, as a deadlock (the live case).
   const bool leak = run.report.value("leak", false);
