@@ -17,7 +17,10 @@
 // Proc that waits for its duration (recv_for on a cancel channel) and then puts a value in C (a
 // buffer of one) and closes `fired`; Stop() is a select between cancelling it and `fired`, so
 // it returns false exactly when the timer has fired, and its value is then in C or already
-// taken (Go's semantics). NewTimer and Reset start a fresh Timer Proc. The processor is fed 4
+// taken (Go's semantics). Reset starts a fresh Timer Proc; so does NewTimer, but from the event
+// loop, the only reader of the timer, as it starts: a Proc's children end with it, and a clock
+// started by the processor would end with the processor, leaving the event loop's Stop() with
+// no timer to answer it. The processor is fed 4
 // events instead of Go's 1,024 (the fourth is the first reset request that can block). The
 // test goroutine's work runs in main, which starts the processor and stops it at once
 // (p.Start(); defer p.Stop()); goroutines are Procs nobody joins (go()).
@@ -101,12 +104,12 @@ struct Strategy {
   }
 
   void start_timer() {
-    timer.emplace();
-    timer->start(kTimerFrequency);
+    timer.emplace();   // time.NewTimer: its clock starts in the event loop (see above)
     go("eventLoop", [this] { event_loop(); });   // s.worker.Start(nil, eventLoop)
   }
 
   void event_loop() {
+    timer->start(kTimerFrequency);
     for (;;) {
       bool done = false;
       select(on_recv(timer->c,
@@ -186,6 +189,13 @@ const ceramic::leaks::Registration registered{{
     .fix = fix,
     .live_bug = live_bug,
     .description = "a stopped, already drained timer is drained again and the loop blocks",
+    .live_needs = "ceramic-run: a select woken by its partner records its rendezvous without "
+                  "the partner's pid (core/src/select.cpp, the queued path's emit_select), "
+                  "while the partner that completed it records the select's pid; the event "
+                  "loop's select was woken by the timer's send of its value, so the "
+                  "end-of-program check (detector/src/leaks.cpp, released()) finds the timer's "
+                  "record unmatched, takes the event loop for released, and reports only the "
+                  "processor",
     .dfs_iterations = 200,
 }};
 
