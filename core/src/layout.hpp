@@ -75,12 +75,13 @@
 namespace ceramic::detail {
 
 inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 inline constexpr std::size_t kMaxWaiters = 1024;
 inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
 inline constexpr std::size_t kMaxCapacity = 1u << 20;
 inline constexpr std::size_t kMaxRegionBytes = std::size_t{1} << 32;
-// A length read from shared memory above this is corruption, not a value.
+// The largest ChanOptions::max_value_bytes. A length read from shared memory is checked against
+// the channel's own maximum (Geometry::max_value), never against this alone.
 inline constexpr std::uint64_t kMaxValueBytes = std::uint64_t{1} << 40;
 
 enum SlotState : std::uint32_t {
@@ -113,6 +114,7 @@ struct HeaderInfo {
   std::uint64_t type_tag;
   std::uint64_t region_bytes;
   std::uint64_t channel_id;
+  std::uint64_t max_value_bytes;  // the longest value (elem_size for fixed-size values)
   std::uint32_t capacity;
   std::uint32_t max_waiters;  // slots: 2 x max_waiters (queue pool, transfer pool)
   std::uint32_t inline_bytes;  // value bytes a slot / ring entry holds inline

@@ -44,7 +44,7 @@ void init_robust_mutex(pthread_mutex_t& m) {
 }
 
 Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::size_t max_waiters,
-                           std::size_t inline_bytes) {
+                           std::size_t inline_bytes, std::uint64_t max_value_bytes) {
   if (max_waiters < 1 || max_waiters > kMaxWaiters) {
     fail("max_waiters must be 1.." + std::to_string(kMaxWaiters) + ", got " +
          std::to_string(max_waiters));
@@ -61,6 +61,10 @@ Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::s
     fail("inline_bytes must be 8.." + std::to_string(kMaxInlineBytes) + ", got " +
          std::to_string(inline_bytes));
   }
+  if (elem_size == 0 && max_value_bytes > kMaxValueBytes) {
+    fail("max_value_bytes must be at most " + std::to_string(kMaxValueBytes) + ", got " +
+         std::to_string(max_value_bytes));
+  }
   if (elem_size > kMaxInlineBytes) {
     fail("values larger than " + std::to_string(kMaxInlineBytes) +
          " bytes need Chan<std::string>");
@@ -72,6 +76,7 @@ Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::s
   g.queue_slots = static_cast<std::uint32_t>(max_waiters);
   g.mask_words = static_cast<std::uint32_t>((slot_count + 63) / 64);
   g.inline_bytes = static_cast<std::uint32_t>(elem_size ? elem_size : inline_bytes);
+  g.max_value = elem_size ? elem_size : max_value_bytes;
   std::size_t off = sizeof(Header);
   g.masks_off = off;
   off += 2 * (g.mask_words - 1) * sizeof(std::uint64_t);
@@ -110,6 +115,7 @@ void Region::init(Shape shape, Site site) {
   h.info.type_tag = shape.type_tag;
   h.info.region_bytes = geo_.total;
   h.info.channel_id = id_ = random_id();
+  h.info.max_value_bytes = geo_.max_value;
   h.info.capacity = geo_.capacity;
   h.info.max_waiters = geo_.queue_slots;
   h.info.inline_bytes = geo_.inline_bytes;
@@ -125,8 +131,9 @@ void Region::init(Shape shape, Site site) {
 }
 
 std::unique_ptr<Region> Region::create_anonymous(Shape shape, const ChanOptions& o, Site site) {
-  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
-  if (!keeps_value_file(shape.elem_size, o.capacity)) {
+  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes,
+                                 o.max_value_bytes);
+  if (!keeps_value_file(shape.elem_size)) {
     std::unique_ptr<Region> r(new Region(map(-1, g.total), g));
     r->init(shape, site);
     return r;
@@ -155,7 +162,8 @@ std::unique_ptr<Region> Region::create_anonymous(Shape shape, const ChanOptions&
 
 std::unique_ptr<Region> Region::create_named(const std::string& shm_name, Shape shape,
                                              const ChanOptions& o, Site site) {
-  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
+  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes,
+                                 o.max_value_bytes);
   int fd = shm_open(shm_name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) fail("channel '" + shm_name.substr(9) + "' exists already");
@@ -176,7 +184,7 @@ std::unique_ptr<Region> Region::create_named(const std::string& shm_name, Shape 
     throw;
   }
   std::unique_ptr<Region> r(new Region(base, g));
-  if (keeps_value_file(shape.elem_size, o.capacity)) {
+  if (keeps_value_file(shape.elem_size)) {
     r->value_fd_ = fd;
   } else {
     close(fd);
@@ -240,12 +248,15 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
   }
   Geometry g;
   try {
-    g = Geometry::compute(info.elem_size, info.capacity, info.max_waiters, info.inline_bytes);
+    // The maximum value length is the creator's, read here once: every length found in the
+    // region later is checked against this private copy.
+    g = Geometry::compute(info.elem_size, info.capacity, info.max_waiters, info.inline_bytes,
+                          info.max_value_bytes);
   } catch (const ChannelError& e) {
     fail("channel '" + name + "' has a corrupt header (" + e.what() + ")");
   }
-  const bool value_file = keeps_value_file(g.elem_size, g.capacity);
-  // Values parked past the region make a buffered string channel's file longer than it.
+  const bool value_file = keeps_value_file(g.elem_size);
+  // Values parked past the region make a string channel's file longer than it.
   if (info.region_bytes != g.total || size < g.total || (!value_file && size != g.total)) {
     fail("channel '" + name + "' has a corrupt header (size mismatch)");
   }

@@ -61,10 +61,10 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   if (rc == EBUSY) return false;
   if (rc == EOWNERDEAD) pthread_mutex_consistent(&s.owner);
   if (rc != 0 && rc != EOWNERDEAD) return false;
-  // A dead sender's parked value was never sent: release it.
+  // A dead sender's parked value was never delivered (queued with it in a buffered channel,
+  // or being parked for a receiver that may not read its memory): release it.
   std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
-  if ((s.kind & kKindMask) == kSendKind && st != kDone && r.geo().capacity > 0 &&
-      s.len > r.geo().inline_bytes) {
+  if ((s.kind & kKindMask) == kSendKind && st != kDone && s.len > r.geo().inline_bytes) {
     drop_parked(r, r.tail(i).ref.spill, s.len);
   }
   clear_bit(r, kSendKind, i);

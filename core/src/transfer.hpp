@@ -9,20 +9,28 @@
 #include "ceramic/detail/channel.hpp"
 #include "layout.hpp"
 #include "region.hpp"
+#include "slots.hpp"
 
 namespace ceramic::detail {
 
-// A length read from shared memory, checked against the channel's type and slot size.
+// A length read from shared memory, checked against the channel's type, its max_value_bytes
+// (the private copy in Geometry) and, unless may_be_large, the slot size: what is wrong with
+// it, or nullptr. checked_len throws ChannelError (corrupt) instead.
+const char* len_problem(std::uint64_t len, const Geometry& g, bool may_be_large) noexcept;
 std::uint64_t checked_len(std::uint64_t len, const Geometry& g, bool may_be_large);
-// The sink's memory for exactly len bytes (ChannelError if the type cannot hold them).
+// The sink's memory for exactly len bytes. Throws ChannelError, and nothing else, if the type
+// cannot hold them or there is no memory for them (len has been checked: checked_len).
 void* prepare(Sink sink, std::size_t len);
-// Names the next fallback spill object of this process.
-std::uint64_t next_spill_id() noexcept;
-
 // Parks a long value in the value file; returns its reference (1 + offset). Takes the lock.
-std::uint64_t park(Region& r, const void* data, std::size_t len);
-// Reads a parked value into sink and frees its space.
+// owner: a slot of the caller's that then owns the parked value (its ValueRef::spill is set
+// before the bytes are written), or kNone.
+std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner = kNone);
+// Reads a parked value into sink (into dst) and frees its space. unpark_into: false if the
+// file does not hold len bytes there.
 void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink);
+bool unpark_into(Region& r, std::uint64_t ref, std::size_t len, void* dst);
+// The highest offset a parked value may have in the value file (2^60).
+inline constexpr std::uint64_t kMaxParkOffset = std::uint64_t{1} << 60;
 void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
 
 enum class PullEnd { ok, sender_died };

@@ -17,6 +17,11 @@ struct ChanOptions {
   // longer values are read straight from the sender's memory (one copy) or, for buffered sends,
   // spilled to a shared-memory object. Ignored for trivially copyable T.
   std::size_t inline_bytes = 1024;
+  // std::string channels: the longest value the channel carries (at most 2^40). A send of a
+  // longer value throws std::invalid_argument; a receiver never makes room for more than this,
+  // whatever a length in shared memory says (a longer one is a corrupt peer: ChannelError).
+  // Named channels take it from their creator. Ignored for trivially copyable T.
+  std::size_t max_value_bytes = std::size_t{1} << 30;
 };
 
 }  // namespace ceramic
