@@ -2,14 +2,18 @@
 // receiver reads its memory, senders killed while they spill a value, receivers killed while
 // they take a parked value. Nothing may be delivered from the wrong process, and nothing may
 // be left behind in /dev/shm or in a channel's file once the survivors are done.
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <functional>
 #include <random>
 #include <string>
 
+#include "support/scribbler.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -109,6 +113,125 @@ TEST(LargeFault, SenderReplacedByAProcessWithItsPidIsReportedDeadNotRead) {
   EXPECT_EQ(st, Status::peer_died);
   EXPECT_TRUE(hook.out.find('P') == std::string::npos)
       << "received the bytes of the process that reused the sender's pid";
+}
+
+// ---- senders killed while they park a value ------------------------------------------------
+
+std::string unique_name(const std::string& what) {
+  static int counter = 0;
+  return "test-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" + what;
+}
+
+// Entries of /dev/shm whose name starts with prefix.
+int count_shm_objects(const std::string& prefix) {
+  int n = 0;
+  if (DIR* dir = opendir("/dev/shm")) {
+    while (dirent* e = readdir(dir)) {
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) ++n;
+    }
+    closedir(dir);
+  }
+  return n;
+}
+
+// Bytes of memory the named channel's shared-memory object holds (its region, and any value
+// parked in it).
+long long shm_bytes(const std::string& channel_name) {
+  struct stat st {};
+  if (::stat(("/dev/shm/ceramic." + channel_name).c_str(), &st) != 0) return -1;
+  return static_cast<long long>(st.st_blocks) * 512;
+}
+
+// Makes this process unable to read a non-dumpable process's memory even as root: drops
+// CAP_SYS_PTRACE from its effective capabilities (ptrace rules, as under Yama ptrace_scope).
+void give_up_ptrace() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) != 0) return;
+  data[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &= ~CAP_TO_MASK(CAP_SYS_PTRACE);
+  syscall(SYS_capset, &hdr, data);
+}
+
+// The first send slot of process pid in state st, or -1.
+int send_slot_in(Scribbler& s, std::uint32_t st, pid_t pid) {
+  for (std::uint32_t i = 0; i < s.geo().slot_count; ++i) {
+    if (s.state(i) == st && s.tail(i).pid == pid &&
+        (s.slot(i).kind & ceramic::detail::kKindMask) == ceramic::detail::kSendKind) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// Victim senders may not be read by the survivor receiver (they are not dumpable, and it has
+// given up CAP_SYS_PTRACE), so each value is parked in the channel's file for it: the path
+// every transfer takes under Yama ptrace_scope=1. Each victim is SIGKILLed a random time after
+// the receiver asked it to park, often while it writes. Once the survivor is done, no
+// shared-memory object is left under the channel's id, and the channel's file holds no
+// parked bytes.
+TEST(LargeFault, SendersKilledWhileParkingAValueForTheirReceiverLeaveNothingBehind) {
+  const std::uint64_t seed_value = seed();
+  SCOPED_TRACE(seed_note(seed_value));
+  std::mt19937_64 rng(seed_value);
+  constexpr std::size_t n = std::size_t{4} << 20;
+  const std::string name = unique_name("park-kill");
+  auto c = Chan<std::string>::create(name);
+  Scribbler s(name);
+  const long long baseline = shm_bytes(name);
+  char id[32];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(c.id()));
+  const std::string spill_prefix = std::string("ceramic-spill.") + id;
+
+  Counters stats(2);  // [0] intact values received, [1] peer_died reports
+  Proc receiver("survivor", [&] {
+    give_up_ptrace();
+    for (;;) {
+      std::string v;
+      Status st = c.recv_for(v, kPatience);
+      if (st == Status::peer_died) {
+        stats[1].fetch_add(1);
+        continue;
+      }
+      require(st == Status::ok, "survivor: recv_for returned " + str(st));
+      if (v == "done") return;
+      require(v.size() == n && pattern_mismatch(v, n, 5).empty(),
+              "survivor: a torn value");
+      stats[0].fetch_add(1);
+    }
+  });
+  const int rounds = 50 * scale();
+  int killed_while_parking = 0;
+  for (int round = 0; round < rounds && receiver.running(); ++round) {
+    Proc victim("victim", [&] {
+      prctl(PR_SET_DUMPABLE, 0);
+      const std::string value = pattern(n, 5);
+      for (;;) {
+        Status st = c.send_for(value, kPatience);
+        require(st == Status::ok, "victim: send_for returned " + str(st));
+      }
+    });
+    // The receiver asked the victim to park its value: kill it a little later.
+    const auto end = Clock::now() + kPatience;
+    while (send_slot_in(s, ceramic::detail::kSpillReq, victim.pid()) < 0 && Clock::now() < end) {
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(
+        std::uniform_int_distribution<int>(0, 5000)(rng)));
+    if (send_slot_in(s, ceramic::detail::kSpillReq, victim.pid()) >= 0) ++killed_while_parking;
+    victim.kill(SIGKILL);
+    EXPECT_EQ(victim.join(), 128 + SIGKILL);
+  }
+  if (receiver.running()) {
+    EXPECT_EQ(c.send_for("done", kPatience), Status::ok);
+  }
+  EXPECT_TRUE(exits_with(receiver, 0));
+  EXPECT_GT(stats[0].load() + stats[1].load(), 0u) << "no value was ever parked";
+  EXPECT_EQ(count_shm_objects(spill_prefix), 0) << "shared-memory objects left behind";
+  EXPECT_EQ(shm_bytes(name), baseline) << "parked bytes left in the channel's file";
+  ::testing::Test::RecordProperty("killed_while_parking", killed_while_parking);
+  ::testing::Test::RecordProperty("values_received", int(stats[0].load()));
+  ::testing::Test::RecordProperty("peer_died_reports", int(stats[1].load()));
+  std::printf("killed while parking: %d of %d rounds; %u values received, %u peer_died\n",
+              killed_while_parking, rounds, stats[0].load(), stats[1].load());
 }
 
 }  // namespace
