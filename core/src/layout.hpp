@@ -1,18 +1,19 @@
 // ceramic — the shared-memory layout of one channel.
 //
 // THREAT MODEL. A channel's region is mapped MAP_SHARED by every process that holds the channel.
-// Any of them may die at any instruction (SIGKILL) or, through a bug, scribble on the region.
-// So: geometry (offsets, counts, sizes) is computed once per process and kept in a private
-// Geometry, never re-read from the region; every index and length read from the region is
-// bounds-checked before use; a dead lock holder is detected by the kernel (robust mutexes) and
-// its half-done update is repaired (repair_locked, slots.cpp) from per-slot state.
+// Any of them may die at any instruction (SIGKILL) or, through a bug or malice, scribble on the
+// region. So: geometry (offsets, counts, sizes, the longest value) is computed once per process
+// and kept in a private Geometry, never re-read from the region; every index and length read
+// from the region is bounds-checked before use; an address or a pid read from the region is
+// never trusted (LARGE VALUES); a dead lock holder is detected by the kernel (robust mutexes)
+// and its half-done update is repaired (repair_locked, slots.cpp) from per-slot state.
 //
 // REGION
 //   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
-// Buffered std::string channels also keep their backing file (a memfd, or the named shm
-// object) open: values longer than a ring entry are parked in that file past the region, at
-// offsets handed out by heap_top, and the receiver punches the hole it read. The kernel frees
-// whatever is left when the last process holding the channel exits, however it exits.
+// std::string channels also keep their backing file (a memfd, or the named shm object) open:
+// long values are parked in that file past the region, at offsets handed out by heap_top, and
+// the receiver punches the hole it read (LARGE VALUES). The kernel frees whatever is left when
+// the last process holding the channel exits, however it exits.
 //
 // INVARIANTS (hold whenever the channel lock is free)
 //   I1. A slot's bit is set in send_mask/recv_mask  <=>  its state is kWaiting with that kind
@@ -30,10 +31,11 @@
 //   kWaiting  -> kDone         partner, under the lock: value delivered into / taken from slot
 //   kWaiting  -> kClosed       close(), under the lock
 //   kWaiting  -> kPulling      receiver, under the lock: it will read the sender's large value
-//   kPulling  -> kDone         receiver, no lock: the large value was read
-//   kPulling  -> kSpillReq     receiver, no lock: it may not read the sender's memory
-//   kSpillReq -> kSpillReady   owner (sender), no lock: value spilled into a shm object
-//   kSpillReady -> kDone       receiver, no lock: spill read (and unlinked)
+//   kPulling  -> kDone         receiver, under the lock, after its copy, if the offer is still
+//                              in place and its owner alive (else the copy is discarded)
+//   kPulling  -> kSpillReq     receiver, under the lock: it will not read the sender's memory
+//   kSpillReq -> kSpillReady   owner (sender), no lock: value parked in the value file
+//   kSpillReady -> kDone       receiver, under the lock: parked value read and punched out
 //   kReserved -> kPulling      sender, under the lock, on its own slot before it offers a large
 //                              value to a queued receiver (the receiver then pulls it)
 //   kWaiting  -> kLargeOffer   sender, under the lock, on the receiver's slot
@@ -54,6 +56,29 @@
 // like any partner would (kDone, or kLargeOffer / a pull for long values). A receiver that
 // moves a queued sender into a buffered channel's ring nudges a select slot instead
 // (kWaiting -> kNudged): the select polls again and finds the room.
+//
+// LARGE VALUES (longer than inline_bytes; large_value.hpp, transfer.cpp)
+//   Buffered channels park them in the value file before queueing (RingEntry::spill,
+//   ValueRef::spill). Unbuffered: the sender's slot is in kPulling with ValueRef {src_pid,
+//   addr, src_slot, src_ticket}, and the receiver, holding a slot of its own (the sender's
+//   proof that it lives), copies the value:
+//   - src_pid is the receiver's own pid: only from the address the sending thread registered
+//     in the process's private registry (OwnOffer) under (channel id, src_slot, src_ticket).
+//     ValueRef::addr is never dereferenced.
+//   - another pid: process_vm_readv(src_pid, addr), which reads only memory that is mapped
+//     there and that ptrace rules let us read. The copy counts only if afterwards, under the
+//     lock, the sender's slot still holds src_ticket in kPulling and its owner mutex is alive:
+//     the kernel marks a dying thread's robust mutex before its pid can be reused, so a process
+//     that took over the pid is never read with status ok (complete_sender).
+//   - not permitted (Yama ptrace_scope, credentials, CERAMIC_FORCE_SPILL), not registered (a
+//     select that has not reached wait_sender yet, or a forged offer), or unreadable while the
+//     sender lives: kSpillReq. The sender parks the value, recording its place in its own
+//     slot's ValueRef::spill before it writes it, then kSpillReady; the receiver reads it,
+//     punches it out and completes the sender.
+//   Every length is checked against the channel's max_value_bytes (Geometry::max_value, taken
+//   once at create/open) before the receiver makes room for it; a bad one is ChannelError.
+//   A parked value is freed by the receiver that read it; one never read, by its sender, or
+//   by whoever reclaims the slot that records it after its owner died (reclaim_locked).
 //
 // MEMORY ORDERING
 //   - Everything written under the channel lock is published by the lock's release.
@@ -141,7 +166,7 @@ struct alignas(64) RingLine {
   std::uint32_t move_slot;
   std::uint32_t move_ticket;
   std::uint64_t move_ring_state;
-  std::uint64_t heap_top;      // lock. next free offset in the value file (buffered strings)
+  std::uint64_t heap_top;      // lock. next free offset in the value file (string channels)
 };
 
 struct alignas(64) SlotWaitLine {
@@ -158,13 +183,15 @@ struct Header {
 
 // How a value reaches its receiver, and who is on the other end of a large transfer.
 // Written by whoever provides the value (spill, addr, src_*) or pulls it (puller_*), under the
-// lock or before the state store that publishes it.
+// lock or before the state store that publishes it. See LARGE VALUES for what is trusted.
 struct ValueRef {
-  // != 0: where the value is parked. Buffered channels: 1 + its offset in the channel's value
-  // file (see Region::value_fd). Unbuffered: the number of a spill object, written by a sender
-  // whose receiver may not read its memory.
+  // != 0: where the value is parked: 1 + its offset in the channel's value file (see
+  // Region::value_fd). Buffered channels: parked before it is queued. Unbuffered: parked by a
+  // sender whose receiver asked (kSpillReq), recorded here before the bytes are written.
   std::uint64_t spill;
-  std::uint64_t addr;           // != 0: the value is at this address in src_pid (pull it)
+  // != 0: the value is at this address in src_pid (pull it with process_vm_readv; never
+  // dereferenced, not even when src_pid is the reader's own pid)
+  std::uint64_t addr;
   std::int32_t src_pid;         // the sender
   std::uint32_t src_slot;       // the sender's slot, completed once the value is pulled
   std::uint32_t src_ticket;     // ... and the ticket it must still hold (else it was reused)
