@@ -364,7 +364,17 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
               (static_cast<std::uint64_t>(count - 1) << 32) | ((head + 1) % geo.capacity);
           corrupt(bad);
         }
-        if (spill == 0) std::memcpy(prepare(sink, len), r.entry_data(head), len);
+        std::uint32_t holder = kNone;
+        if (spill == 0) {
+          std::memcpy(prepare(sink, len), r.entry_data(head), len);
+        } else {
+          holder = hold_parked_locked(r, spill, len);
+          if (holder == kNone) {  // every transfer slot is in use: wait for one
+            wait_for_free_slot(r, g, d);
+            if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
+            continue;
+          }
+        }
         head = (head + 1) % geo.capacity;
         --count;
         std::uint32_t moved = kNone;
@@ -409,7 +419,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         }
         g.release();
         if (w) wake(r.slot(moved));
-        if (spill != 0) unpark(r, spill, len, sink);
+        if (holder != kNone) unpark_held(r, holder, spill, len, sink);
         return finish(Status::ok);
       }
     }
@@ -457,7 +467,16 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         corrupt(bad);
       }
       if (ref.addr == 0) {  // inline or parked
-        if (!long_value) {
+        std::uint32_t holder = kNone;
+        if (long_value) {
+          holder = hold_parked_locked(r, ref.spill, len);
+          if (holder == kNone) {
+            set_bit(r, kSendKind, si);
+            wait_for_free_slot(r, g, d);
+            if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
+            continue;
+          }
+        } else {
           void* dst;
           try {
             dst = prepare(sink, len);
@@ -471,7 +490,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         bool w = set_state_locked(ss, kDone);
         g.release();
         if (w) wake(ss);
-        if (ref.spill != 0) unpark(r, ref.spill, len, sink);
+        if (holder != kNone) unpark_held(r, holder, ref.spill, len, sink);
         return finish(Status::ok);
       }
       // Large: pull it from the sender's memory. Our own slot proves to the sender that we live.

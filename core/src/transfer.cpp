@@ -76,6 +76,25 @@ void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink) {
   if (!unpark_into(r, ref, len, prepare(sink, len))) corrupt("parked value missing");
 }
 
+std::uint32_t hold_parked_locked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
+  std::uint32_t holder = reserve_locked(r, kRecvKind, Pool::transfer);
+  if (holder == kNone) return kNone;
+  r.slot(holder).len = len;
+  r.tail(holder).ref.spill = ref;
+  return holder;
+}
+
+void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink) {
+  try {
+    unpark(r, ref, len, sink);
+  } catch (...) {
+    drop_parked(r, ref, len);  // e.g. no memory for it: the value is lost, not its space
+    release_slot(r, holder);
+    throw;
+  }
+  release_slot(r, holder);
+}
+
 void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
   if (ref == 0 || r.value_fd() < 0) return;
   try {
@@ -333,10 +352,10 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
           if (peer != nullptr) *peer = r.tail(me).ref.src_pid;  // another line: only if asked
           release_slot(r, me);
         } else {
+          // Parked: our slot (kDone, ValueRef::spill) owns the value until we have read it.
           const ValueRef ref = r.tail(me).ref;
           if (peer != nullptr) *peer = ref.src_pid;
-          release_slot(r, me);
-          unpark(r, ref.spill, len, sink);
+          unpark_held(r, me, ref.spill, len, sink);
         }
         return End::ok;
       }

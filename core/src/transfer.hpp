@@ -32,6 +32,14 @@ bool unpark_into(Region& r, std::uint64_t ref, std::size_t len, void* dst);
 // The highest offset a parked value may have in the value file (2^60).
 inline constexpr std::uint64_t kMaxParkOffset = std::uint64_t{1} << 60;
 void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
+// A receiver about to read a parked value outside the lock first makes a slot of its own its
+// owner (a transfer slot: kRecvKind, kReserved, len, ValueRef::spill), so that if it dies
+// while reading, whoever reclaims the slot frees the value (reclaim_locked). Lock held;
+// kNone if every transfer slot is in use.
+std::uint32_t hold_parked_locked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
+// Reads the parked value that our slot `holder` owns into sink, frees its space, and releases
+// the slot (also when it throws).
+void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink);
 
 enum class PullEnd { ok, sender_died };
 // Copies the large value described by ref (the sender's slot is in kPulling) into sink. The
