@@ -368,7 +368,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         if (spill == 0) {
           std::memcpy(prepare(sink, len), r.entry_data(head), len);
         } else {
-          holder = hold_parked_locked(r, spill, len);
+          holder = reserve_locked(r, kRecvKind, Pool::transfer);  // to hold the value (below)
           if (holder == kNone) {  // every transfer slot is in use: wait for one
             wait_for_free_slot(r, g, d);
             if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
@@ -417,6 +417,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
           w = set_state_locked(r.slot(moved), kDone);
           __atomic_store_n(&rl.move_slot, 0u, __ATOMIC_RELEASE);
         }
+        if (holder != kNone) hold_parked_locked(r, holder, spill, len);  // ours from here on
         g.release();
         if (w) wake(r.slot(moved));
         if (holder != kNone) unpark_held(r, holder, spill, len, sink);
@@ -469,7 +470,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
       if (ref.addr == 0) {  // inline or parked
         std::uint32_t holder = kNone;
         if (long_value) {
-          holder = hold_parked_locked(r, ref.spill, len);
+          holder = reserve_locked(r, kRecvKind, Pool::transfer);  // to hold the value (below)
           if (holder == kNone) {
             set_bit(r, kSendKind, si);
             wait_for_free_slot(r, g, d);
@@ -488,6 +489,7 @@ Status Channel::recv(Sink sink, Deadline d, Site site) {
         }
         if (traced) r.tail(si).ref.peer_pid = self_pid();
         bool w = set_state_locked(ss, kDone);
+        if (holder != kNone) hold_parked_locked(r, holder, ref.spill, len);  // ours from here on
         g.release();
         if (w) wake(ss);
         if (holder != kNone) unpark_held(r, holder, ref.spill, len, sink);

@@ -76,12 +76,10 @@ void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink) {
   if (!unpark_into(r, ref, len, prepare(sink, len))) corrupt("parked value missing");
 }
 
-std::uint32_t hold_parked_locked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
-  std::uint32_t holder = reserve_locked(r, kRecvKind, Pool::transfer);
-  if (holder == kNone) return kNone;
+void hold_parked_locked(Region& r, std::uint32_t holder, std::uint64_t ref,
+                        std::size_t len) noexcept {
   r.slot(holder).len = len;
   r.tail(holder).ref.spill = ref;
-  return holder;
 }
 
 void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink) {
@@ -155,13 +153,26 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
     }
     if (set_state_locked(s, kSpillReq)) wake(s);
   }
-  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed ||
-      (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
+  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed) {
     forget_sender(r, src);
     return PullEnd::sender_died;
   }
-  // The sender recorded where in its slot before it wrote the value (park).
-  if (!unpark_into(r, r.tail(src).ref.spill, len, dst)) {
+  // The sender recorded in its slot where it parked the value (park). Read it under the lock
+  // while the slot is still this offer's: once the sender dies, its slot may be reclaimed and
+  // reused, and the place recorded then is another value's, which we must not punch out.
+  // The place read here is ours for good: the value file never hands out a place twice.
+  std::uint64_t at;
+  {
+    Guard g(r);
+    if (r.tail(src).ticket != src_ticket ||
+        (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
+      g.release();
+      forget_sender(r, src);
+      return PullEnd::sender_died;
+    }
+    at = r.tail(src).ref.spill;
+  }
+  if (!unpark_into(r, at, len, dst)) {
     if (!sender.alive()) {
       forget_sender(r, src);
       return PullEnd::sender_died;

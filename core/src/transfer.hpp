@@ -32,11 +32,15 @@ bool unpark_into(Region& r, std::uint64_t ref, std::size_t len, void* dst);
 // The highest offset a parked value may have in the value file (2^60).
 inline constexpr std::uint64_t kMaxParkOffset = std::uint64_t{1} << 60;
 void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
-// A receiver about to read a parked value outside the lock first makes a slot of its own its
-// owner (a transfer slot: kRecvKind, kReserved, len, ValueRef::spill), so that if it dies
-// while reading, whoever reclaims the slot frees the value (reclaim_locked). Lock held;
-// kNone if every transfer slot is in use.
-std::uint32_t hold_parked_locked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
+// A receiver about to read a parked value outside the lock first reserves a transfer slot of
+// its own (reserve_locked, Pool::transfer) and, once the value is its own (the ring position or
+// the sender's kDone has been stored), records the value in it: kRecvKind, kReserved, len,
+// ValueRef::spill. If it dies while reading, whoever reclaims the slot frees the value
+// (reclaim_locked). Recorded any earlier, a death under the lock would have repair_locked free
+// a value the ring or the sender still owns; recorded after, a death between the two stores
+// leaks the value until the channel goes, and never frees one in use. Lock held.
+void hold_parked_locked(Region& r, std::uint32_t holder, std::uint64_t ref,
+                        std::size_t len) noexcept;
 // Reads the parked value that our slot `holder` owns into sink, frees its space, and releases
 // the slot (also when it throws).
 void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink);
