@@ -265,6 +265,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       } else {
         rref.addr = reinterpret_cast<std::uint64_t>(data);
         own.emplace(r.id(), me, rref.src_ticket, data, len);  // before the offer is visible
+        mref.proof = own->proof();
       }
       bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
@@ -316,6 +317,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site) {
       if (spill == 0) {
         mref.addr = reinterpret_cast<std::uint64_t>(data);
         own.emplace(r.id(), me, mref.src_ticket, data, len);  // before it is queued
+        mref.proof = own->proof();
       }
     }
     ms.state.store(kWaiting, std::memory_order_relaxed);

@@ -44,15 +44,19 @@ namespace {
 // entries cover 64 threads offering long values at once; more fall back to parking.
 constexpr int kOwnOffers = 64;
 
+// Also the record that a receiver in another process reads, with the value, to check that
+// the offer is real (read_offer): integers only, whatever bytes it finds.
 struct OwnEntry {
+  std::uint64_t magic;    // kOwnMagic while used, else 0
   std::uint64_t channel;
   std::uint32_t slot;
   std::uint32_t ticket;
-  const void* data;
-  std::size_t len;
-  std::uint32_t readers;  // receivers copying from data right now
-  bool used;
+  std::uint64_t data;     // the value's address
+  std::uint64_t len;
+  std::uint32_t readers;  // receivers in this process copying from data right now
+  std::uint32_t pad;
 };
+constexpr std::uint64_t kOwnMagic = 0x524546464f524543ull;  // "CEROFFER"
 
 struct OwnRegistry {
   std::mutex m;             // protects everything below; never held across a copy or a fork
@@ -83,14 +87,15 @@ OwnOffer::OwnOffer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tick
   int free_entry = -1;
   for (int i = 0; i < kOwnOffers; ++i) {
     const OwnEntry& x = g_own.e[i];
-    if (!x.used) {
+    if (x.magic != kOwnMagic) {
       if (free_entry < 0) free_entry = i;
     } else if (x.channel == channel && x.slot == slot && x.ticket == ticket) {
       return;  // registered by an outer OwnOffer of this send
     }
   }
   if (free_entry < 0) return;
-  g_own.e[free_entry] = OwnEntry{channel, slot, ticket, data, len, 0, true};
+  g_own.e[free_entry] = OwnEntry{kOwnMagic, channel, slot, ticket,
+                                 reinterpret_cast<std::uint64_t>(data), len, 0, 0};
   entry_ = free_entry;
   forks_ = g_own.forks;
 }
@@ -113,6 +118,10 @@ OwnOffer::~OwnOffer() {
   }
 }
 
+std::uint64_t OwnOffer::proof() const noexcept {
+  return entry_ < 0 ? 0 : reinterpret_cast<std::uint64_t>(&g_own.e[entry_]);
+}
+
 bool copy_own_offer(std::uint64_t channel, std::uint32_t slot, std::uint32_t ticket,
                     std::size_t len, void* dst) noexcept {
   int found = -1;
@@ -121,10 +130,10 @@ bool copy_own_offer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tic
     std::lock_guard<std::mutex> lk(g_own.m);
     for (int i = 0; i < kOwnOffers && found < 0; ++i) {
       OwnEntry& x = g_own.e[i];
-      if (x.used && x.channel == channel && x.slot == slot && x.ticket == ticket) {
+      if (x.magic == kOwnMagic && x.channel == channel && x.slot == slot && x.ticket == ticket) {
         if (x.len != len) return false;
         ++x.readers;
-        src = x.data;
+        src = reinterpret_cast<const void*>(x.data);
         found = i;
       }
     }
@@ -134,6 +143,30 @@ bool copy_own_offer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tic
   std::lock_guard<std::mutex> lk(g_own.m);
   --g_own.e[found].readers;
   return true;
+}
+
+PullResult read_offer(pid_t pid, std::uint64_t proof, std::uint64_t channel, std::uint32_t slot,
+                      std::uint32_t ticket, std::uint64_t addr, std::size_t len,
+                      void* dst) noexcept {
+  // One process_vm_readv for the record and the value; the record is checked afterwards, and
+  // a value read with a record that does not match is never used.
+  OwnEntry rec{};
+  iovec local[2] = {{&rec, sizeof rec}, {dst, len}};
+  iovec remote[2] = {{reinterpret_cast<void*>(proof), sizeof rec},
+                     {reinterpret_cast<void*>(addr), len}};
+  ssize_t n;
+  do {
+    n = process_vm_readv(pid, local, 2, remote, 2, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EPERM || errno == ENOSYS)) return PullResult::no_permission;
+  if (n < static_cast<ssize_t>(sizeof rec)) return PullResult::source_gone;
+  if (rec.magic != kOwnMagic || rec.channel != channel || rec.slot != slot ||
+      rec.ticket != ticket || rec.data != addr || rec.len != len) {
+    return PullResult::not_offered;
+  }
+  const auto got = static_cast<std::size_t>(n) - sizeof rec;
+  if (got == len) return PullResult::ok;
+  return read_remote(pid, addr + got, len - got, static_cast<unsigned char*>(dst) + got);
 }
 
 // ---- forcing the parked path --------------------------------------------------------------

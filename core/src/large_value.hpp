@@ -18,20 +18,31 @@
 
 namespace ceramic::detail {
 
-enum class PullResult { ok, no_permission, source_gone };
+// not_offered: process pid holds no record of such an offer (a forged one, or a process that
+// took the sender's pid).
+enum class PullResult { ok, no_permission, source_gone, not_offered };
 
 // Copies len bytes at addr in process pid into dst with process_vm_readv: one copy, and only
 // memory that is really mapped in pid and that this process may read (no_permission: ptrace
-// rules forbid it; source_gone: no such process, or no such memory). pid and addr come from
-// shared memory: the caller must check afterwards that pid was the sender all along
-// (complete_sender, transfer.cpp).
+// rules forbid it; source_gone: no such process, or no such memory).
 PullResult read_remote(pid_t pid, std::uint64_t addr, std::size_t len, void* dst) noexcept;
+
+// As read_remote, for a value that the sender in process pid offers from slot `slot` with
+// `ticket` on channel `channel`: reads, in the same call, the sender's record of the offer at
+// address `proof` in pid (OwnOffer::proof, published in the sender's slot), and succeeds only
+// if the record names exactly this offer (not_offered otherwise; dst then holds nothing of
+// use). pid, proof and addr come from shared memory: this makes sure they name a value that
+// process really offers here, and the caller must still check afterwards that pid was the
+// sender all along (complete_sender, transfer.cpp).
+PullResult read_offer(pid_t pid, std::uint64_t proof, std::uint64_t channel, std::uint32_t slot,
+                      std::uint32_t ticket, std::uint64_t addr, std::size_t len,
+                      void* dst) noexcept;
 
 // ---- this process's own offers ------------------------------------------------------------
 
 // Registers, for as long as it lives, a long value this thread offers from its slot (channel
 // id, slot, ticket), so that a receiver in the same process copies it from the registered
-// address. Does nothing if that slot's offer is registered already (an outer OwnOffer covers
+// address, and a receiver in another process can check that the offer is real (read_offer). Does nothing if that slot's offer is registered already (an outer OwnOffer covers
 // it) or if the registry is full (the receiver then asks for the value to be parked). The
 // destructor waits until no receiver is copying from the value. Thread-safe; a forked child
 // starts with an empty registry.
@@ -41,6 +52,9 @@ class OwnOffer {
            std::size_t len) noexcept;
   ~OwnOffer();
   OwnOffer(const OwnOffer&) = delete;
+  // Where this object's record is in this process (for ValueRef::proof), or 0 if it registered
+  // nothing.
+  std::uint64_t proof() const noexcept;
   OwnOffer& operator=(const OwnOffer&) = delete;
 
  private:

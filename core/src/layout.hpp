@@ -65,14 +65,18 @@
 //   - src_pid is the receiver's own pid: only from the address the sending thread registered
 //     in the process's private registry (OwnOffer) under (channel id, src_slot, src_ticket).
 //     ValueRef::addr is never dereferenced.
-//   - another pid: process_vm_readv(src_pid, addr), which reads only memory that is mapped
-//     there and that ptrace rules let us read. The copy counts only if afterwards, under the
-//     lock, the sender's slot still holds src_ticket in kPulling and its owner mutex is alive:
-//     the kernel marks a dying thread's robust mutex before its pid can be reused, so a process
-//     that took over the pid is never read with status ok (complete_sender).
-//   - not permitted (Yama ptrace_scope, credentials, CERAMIC_FORCE_SPILL), not registered (a
-//     select that has not reached wait_sender yet, or a forged offer), or unreadable while the
-//     sender lives: kSpillReq. The sender parks the value, recording its place in its own
+//   - another pid: one process_vm_readv(src_pid) of the sender's record of the offer (at the
+//     address in its own slot's ValueRef::proof) and of the value (at addr). It reads only
+//     memory that is mapped there and that ptrace rules let us read, and the value is used
+//     only if the record names this channel, src_slot, src_ticket, addr and len: a forged
+//     offer can at most copy a value that some process really offers here. The copy counts
+//     only if afterwards, under the lock, the sender's slot still holds src_ticket in
+//     kPulling and its owner mutex is alive: the kernel marks a dying thread's robust mutex
+//     before its pid can be reused, so a process that took over the pid is never read with
+//     status ok (complete_sender).
+//   - not permitted (Yama ptrace_scope, credentials, CERAMIC_FORCE_SPILL), not registered or
+//     no such record (a select that has not reached wait_sender yet, or a forged offer), or
+//     unreadable while the sender lives: kSpillReq. The sender parks the value, recording its place in its own
 //     slot's ValueRef::spill before it writes it, then kSpillReady; the receiver reads it,
 //     punches it out and completes the sender.
 //   Every length is checked against the channel's max_value_bytes (Geometry::max_value, taken
@@ -198,6 +202,11 @@ struct ValueRef {
   std::uint32_t puller_slot;    // on a sender's slot: the receiver's slot while kPulling
   std::uint32_t puller_ticket;  // ... and its ticket
   std::int32_t peer_pid;        // tracing only: the partner that completed this slot
+  // On a sender's own slot, != 0 once it has registered its long value: the address, in
+  // src_pid, of its private record of the offer (OwnOffer), which a puller in another process
+  // reads with the value and checks (read_offer). Atomic: a select's sender writes it after
+  // its offer is visible.
+  std::uint64_t proof;
 };
 
 // The first cache line of a slot holds what a partner touches to complete a small operation:

@@ -1,5 +1,7 @@
 #include "transfer.hpp"
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstring>
 #include <new>
@@ -138,7 +140,8 @@ PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
 }
 
 // Asks the sender (its slot in kPulling) to park its value in the value file, and reads it
-// from there: the path when we may not, or need not, read the sender's memory.
+// from there: the path when we may not read the sender's memory, or find no record there
+// that it offers what its slot says.
 PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std::size_t len,
                     void* dst, const Partner& sender) {
   SlotHead& s = r.slot(src);
@@ -182,26 +185,41 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
   return finish_pull(r, src, src_ticket);
 }
 
+// A select offers its long value first and registers it after (select.cpp answers, then calls
+// wait_sender): give it a moment to do so before asking for the value to be parked.
+template <class F>
+auto within_a_moment(F&& registered) {
+  for (int i = 0; i < 3; ++i) {
+    if (auto v = registered()) return v;
+    sched_yield();
+  }
+  return registered();
+}
+
 PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
   const std::uint32_t src = ref.src_slot;
   Partner sender{&r.slot(src).owner, &r.tail(src).ticket, ref.src_ticket};
+  // Where the sender keeps its record of the offer (ValueRef::proof), once it has one.
+  auto proof = [&] { return __atomic_load_n(&r.tail(src).ref.proof, __ATOMIC_ACQUIRE); };
   if (!spill_forced()) {
     if (ref.src_pid == self_pid()) {
       // A sender in our own process: copy only from where it registered its value, never
-      // from ref.addr. Not registered: a select that has not reached wait_sender yet, or a
-      // forged offer; either way the sender is asked to park it.
-      if (copy_own_offer(r.id(), src, ref.src_ticket, len, dst)) {
+      // from ref.addr. Not registered: a select that is slow to register, or a forged offer;
+      // either way the sender is asked to park it.
+      if (within_a_moment([&] { return copy_own_offer(r.id(), src, ref.src_ticket, len, dst); })) {
         return finish_pull(r, src, ref.src_ticket);
       }
-    } else {
-      PullResult res = read_remote(ref.src_pid, ref.addr, len, dst);
+    } else if (const std::uint64_t record = within_a_moment(proof); record != 0) {
+      // Another process: the value, and its sender's record that it offers it.
+      PullResult res =
+          read_offer(ref.src_pid, record, r.id(), src, ref.src_ticket, ref.addr, len, dst);
       if (res == PullResult::ok) return finish_pull(r, src, ref.src_ticket);
-      if (res == PullResult::source_gone && !sender.alive()) {
+      if (res != PullResult::no_permission && !sender.alive()) {
         forget_sender(r, src);
         return PullEnd::sender_died;
       }
-      // We may not read its memory (ptrace rules), or could not (a live sender whose address
-      // is not what the slot says): ask for the value to be parked.
+      // We may not read its memory (ptrace rules), or what we read is not its offer (a forged
+      // one): ask for the value to be parked.
     }
   }
   return pull_parked(r, src, ref.src_ticket, len, dst, sender);
@@ -291,6 +309,10 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
   std::optional<OwnOffer> own;
   if (len > r.geo().inline_bytes && r.geo().capacity == 0) {
     own.emplace(r.id(), me, r.tail(me).ticket, data, len);
+    if (std::uint64_t proof = own->proof(); proof != 0) {
+      // Pairs with the puller's acquire load in pull_into.
+      __atomic_store_n(&r.tail(me).ref.proof, proof, __ATOMIC_RELEASE);
+    }
   }
   std::uint64_t parked = 0;  // where we parked our value for the receiver, once asked to
   for (;;) {

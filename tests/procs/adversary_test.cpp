@@ -83,6 +83,65 @@ TEST(Adversary, ForgedOfferNeverHandsOutTheReceiversOwnMemory) {
   EXPECT_TRUE(forged_own_process_offer(reinterpret_cast<std::uint64_t>(g_secret)));
 }
 
+// A forged offer names another live process (a bystander holding a secret) and an address in
+// it: the receiver must not hand out the bystander's memory, whether the offer carries no
+// record of itself (proof 0) or points at bytes that are not one (proof = the secret).
+::testing::AssertionResult forged_other_process_offer(bool with_proof) {
+  std::memset(g_secret, 'K', sizeof g_secret);
+  const std::string name = unique_name("other-offer");
+  auto c = Chan<std::string>::create(name);
+  Chan<int> go;
+  Chan<int> ready;
+  Chan<int> stop;
+  Proc bystander("bystander", [&] {
+    std::memset(g_secret, 'V', sizeof g_secret);
+    require(ready.send_for(1, kPatience) == Status::ok, "ready");
+    int v = 0;
+    (void)stop.recv_for(v, kPatience);
+  });
+  Proc receiver("receiver", [&] {
+    int v = 0;
+    require(go.recv_for(v, kPatience) == Status::ok, "go");
+    std::string got;
+    Status st = c.recv_for(got, kPatience);
+    require(st == Status::peer_died, "recv_for from the forged sender returned " + str(st));
+    require(got.find('V') == std::string::npos, "received the bystander's memory");
+    st = c.recv_for(got, kPatience);
+    require(st == Status::ok && got == "after", "the channel stopped working");
+  });
+  int v = 0;
+  if (ready.recv_for(v, kPatience) != Status::ok) {
+    return ::testing::AssertionFailure() << "the bystander never started";
+  }
+  Scribbler s(name);
+  d::ValueRef ref{};
+  ref.addr = reinterpret_cast<std::uint64_t>(g_secret);
+  ref.src_pid = bystander.pid();
+  if (with_proof) ref.proof = reinterpret_cast<std::uint64_t>(g_secret);
+  s.queue_sender(0, kForgedLen, ref);
+  go.send(1);
+  if (!eventually([&] { return s.state(0) == d::kSpillReq || !receiver.running(); })) {
+    return ::testing::AssertionFailure() << "the receiver never took the forged sender";
+  }
+  s.kill_owner(0);
+  if (receiver.running()) {
+    Status st = c.send_for("after", kPatience);
+    if (st != Status::ok) return ::testing::AssertionFailure() << "send after: " << str(st);
+  }
+  stop.send(1);
+  auto r = exits_with(receiver, 0);
+  if (!r) return r;
+  return exits_with(bystander, 0);
+}
+
+TEST(Adversary, ForgedOfferWithoutARecordNeverHandsOutAnotherProcesssMemory) {
+  EXPECT_TRUE(forged_other_process_offer(false));
+}
+
+TEST(Adversary, ForgedOfferWithAFalseRecordNeverHandsOutAnotherProcesssMemory) {
+  EXPECT_TRUE(forged_other_process_offer(true));
+}
+
 // ---- lengths -----------------------------------------------------------------------------
 
 constexpr std::uint64_t kHugeLen = std::uint64_t{1} << 39;  // 512 GiB, under the old 2^40 cap
