@@ -81,8 +81,14 @@
 //     punches it out and completes the sender.
 //   Every length is checked against the channel's max_value_bytes (Geometry::max_value, taken
 //   once at create/open) before the receiver makes room for it; a bad one is ChannelError.
-//   A parked value is freed by the receiver that read it; one never read, by its sender, or
-//   by whoever reclaims the slot that records it after its owner died (reclaim_locked).
+//   A parked value has one owner at a time: the slot of the sender that parked it (until it
+//   is queued in the ring or handed over, under the lock), a ring entry, or the slot of the
+//   receiver reading it (its own slot in kDone, or a transfer slot it holds in kReserved,
+//   recorded once the value is its own: hold_parked_locked). The receiver punches it out once
+//   read; whoever reclaims a dead owner's slot frees the value it records (reclaim_locked).
+//   Not covered: a buffered sender (Channel::send, select) killed between parking its value
+//   and queueing or handing it over, and a select killed between accepting a parked value and
+//   reading it, leave it in the file until the channel goes.
 //
 // MEMORY ORDERING
 //   - Everything written under the channel lock is published by the lock's release.
