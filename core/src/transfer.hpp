@@ -1,6 +1,6 @@
 // ceramic — moving values between the two sides of an operation: length checks, values parked
-// in a buffered channel's value file, and the large-value pull (the receiver reads the
-// sender's memory while the sender waits in kPulling).
+// in a string channel's value file, and the large-value pull (the receiver copies the sender's
+// value, or has it parked, while the sender waits in kPulling; "LARGE VALUES" in layout.hpp).
 #pragma once
 
 #include <cstddef>
@@ -47,7 +47,9 @@ void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t
 
 enum class PullEnd { ok, sender_died };
 // Copies the large value described by ref (the sender's slot is in kPulling) into sink. The
-// caller holds a slot of its own, the sender's proof that the puller lives.
+// caller holds a slot of its own, the sender's proof that the puller lives. Trusts nothing in
+// ref but as a key: see "LARGE VALUES" in layout.hpp. sender_died: nothing was received (the
+// sink is emptied: no byte read from a dead sender's pid or a forged address is kept).
 PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink);
 
 // How a wait on one's own slot ended. retry: a select declined our proposal, or the select we
@@ -56,9 +58,11 @@ enum class End { ok, closed, timeout, peer_died, retry };
 
 // The sender's wait on its own slot `me`: queued (kWaiting), offering a large value or
 // proposing to a select (kPulling, kSpillReq, kSpillReady). Releases the slot before returning.
-// peer_died: the receiver pulling our value died (not delivered). Never drops a parked value:
-// the caller still owns it unless the result is ok. *peer (if not null) gets the
-// receiver's pid when the receiver recorded it (tracing).
+// peer_died: the receiver pulling our value died (not delivered). Never drops a value the
+// caller parked (buffered channels): the caller still owns it unless the result is ok. A value
+// it parks itself for a receiver that may not read our memory (kSpillReq), it frees if that
+// receiver dies. *peer (if not null) gets the receiver's pid when the receiver recorded it
+// (tracing).
 End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                 pid_t* peer = nullptr);
 
