@@ -1,6 +1,7 @@
 #include "large_value.hpp"
 
 #include <fcntl.h>
+#include <immintrin.h>
 #include <linux/falloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -11,7 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
+#include <mutex>  // std::lock_guard
 #include <string>
 
 #include "ceramic/status.hpp"
@@ -53,13 +54,36 @@ struct OwnEntry {
   std::uint32_t ticket;
   std::uint64_t data;     // the value's address
   std::uint64_t len;
-  std::uint32_t readers;  // receivers in this process copying from data right now
+  std::uint32_t readers;  // receivers in this process copying from data right now: raised
+                          // under the lock, lowered without it (__atomic)
   std::uint32_t pad;
 };
 constexpr std::uint64_t kOwnMagic = 0x524546464f524543ull;  // "CEROFFER"
 
+// A spin lock, not a mutex: it is held for a scan of 64 entries, and a sender registering its
+// next value while the receiver of its last one looks it up must not cost either of them a
+// futex sleep (a std::mutex made a 4 KiB ping-pong between threads several times slower).
+class SpinLock {
+ public:
+  void lock() noexcept {
+    for (int spins = 0; held_.exchange(true, std::memory_order_acquire); ++spins) {
+      while (held_.load(std::memory_order_relaxed)) {
+        if (++spins < 256) {
+          _mm_pause();
+        } else {
+          sched_yield();  // the holder may have been preempted
+        }
+      }
+    }
+  }
+  void unlock() noexcept { held_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> held_{false};
+};
+
 struct OwnRegistry {
-  std::mutex m;             // protects everything below; never held across a copy or a fork
+  SpinLock m;               // protects everything below; never held across a copy or a fork
   std::uint64_t forks = 0;  // bumped in a forked child, whose registry starts empty
   OwnEntry e[kOwnOffers];
 };
@@ -83,17 +107,10 @@ void own_child_fork() noexcept {
 
 OwnOffer::OwnOffer(std::uint64_t channel, std::uint32_t slot, std::uint32_t ticket,
                    const void* data, std::size_t len) noexcept {
-  std::lock_guard<std::mutex> lk(g_own.m);
-  int free_entry = -1;
-  for (int i = 0; i < kOwnOffers; ++i) {
-    const OwnEntry& x = g_own.e[i];
-    if (x.magic != kOwnMagic) {
-      if (free_entry < 0) free_entry = i;
-    } else if (x.channel == channel && x.slot == slot && x.ticket == ticket) {
-      return;  // registered by an outer OwnOffer of this send
-    }
-  }
-  if (free_entry < 0) return;
+  std::lock_guard<SpinLock> lk(g_own.m);
+  int free_entry = 0;
+  while (free_entry < kOwnOffers && g_own.e[free_entry].magic == kOwnMagic) ++free_entry;
+  if (free_entry == kOwnOffers) return;
   g_own.e[free_entry] = OwnEntry{kOwnMagic, channel, slot, ticket,
                                  reinterpret_cast<std::uint64_t>(data), len, 0, 0};
   entry_ = free_entry;
@@ -104,10 +121,10 @@ OwnOffer::~OwnOffer() {
   if (entry_ < 0) return;
   for (;;) {
     {
-      std::lock_guard<std::mutex> lk(g_own.m);
+      std::lock_guard<SpinLock> lk(g_own.m);
       if (g_own.forks != forks_) return;  // registered before a fork: not in this registry
       OwnEntry& x = g_own.e[entry_];
-      if (x.readers == 0) {
+      if (__atomic_load_n(&x.readers, __ATOMIC_ACQUIRE) == 0) {
         x = OwnEntry{};
         return;
       }
@@ -127,7 +144,7 @@ bool copy_own_offer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tic
   int found = -1;
   const void* src = nullptr;
   {
-    std::lock_guard<std::mutex> lk(g_own.m);
+    std::lock_guard<SpinLock> lk(g_own.m);
     for (int i = 0; i < kOwnOffers && found < 0; ++i) {
       OwnEntry& x = g_own.e[i];
       if (x.magic == kOwnMagic && x.channel == channel && x.slot == slot && x.ticket == ticket) {
@@ -140,8 +157,8 @@ bool copy_own_offer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tic
   }
   if (found < 0) return false;
   std::memcpy(dst, src, len);
-  std::lock_guard<std::mutex> lk(g_own.m);
-  --g_own.e[found].readers;
+  // Pairs with the acquire load in ~OwnOffer: our copy is done before its owner may go.
+  __atomic_fetch_sub(&g_own.e[found].readers, 1u, __ATOMIC_RELEASE);
   return true;
 }
 

@@ -42,8 +42,9 @@ PullResult read_offer(pid_t pid, std::uint64_t proof, std::uint64_t channel, std
 
 // Registers, for as long as it lives, a long value this thread offers from its slot (channel
 // id, slot, ticket), so that a receiver in the same process copies it from the registered
-// address, and a receiver in another process can check that the offer is real (read_offer). Does nothing if that slot's offer is registered already (an outer OwnOffer covers
-// it) or if the registry is full (the receiver then asks for the value to be parked). The
+// address, and a receiver in another process can check that the offer is real (read_offer).
+// Register an offer once (wait_sender does so only if its slot has no record yet). Does
+// nothing if the registry is full: the receiver then asks for the value to be parked. The
 // destructor waits until no receiver is copying from the value. Thread-safe; a forked child
 // starts with an empty registry.
 class OwnOffer {
@@ -52,10 +53,10 @@ class OwnOffer {
            std::size_t len) noexcept;
   ~OwnOffer();
   OwnOffer(const OwnOffer&) = delete;
+  OwnOffer& operator=(const OwnOffer&) = delete;
   // Where this object's record is in this process (for ValueRef::proof), or 0 if it registered
   // nothing.
   std::uint64_t proof() const noexcept;
-  OwnOffer& operator=(const OwnOffer&) = delete;
 
  private:
   int entry_ = -1;          // the registry entry this object owns, or -1

@@ -304,10 +304,13 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
                      pid_t* peer) {
   SlotHead& s = r.slot(me);
   // A receiver in this process copies a long unbuffered value from the address registered
-  // here. Channel::send registers before it offers (this is then a no-op); a select offers
-  // first and registers here, and a receiver that comes too early asks us to park the value.
+  // here, and one in another process checks the record registered here. Channel::send
+  // registers before it offers (and has published the record: proof != 0, nothing to do); a
+  // select offers first and registers here, and a receiver that comes too early asks us to
+  // park the value. (proof is only a hint here: if a peer scribbled it, receivers park.)
   std::optional<OwnOffer> own;
-  if (len > r.geo().inline_bytes && r.geo().capacity == 0) {
+  if (len > r.geo().inline_bytes && r.geo().capacity == 0 &&
+      __atomic_load_n(&r.tail(me).ref.proof, __ATOMIC_RELAXED) == 0) {
     own.emplace(r.id(), me, r.tail(me).ticket, data, len);
     if (std::uint64_t proof = own->proof(); proof != 0) {
       // Pairs with the puller's acquire load in pull_into.
