@@ -137,7 +137,7 @@ void init_robust_mutex(pthread_mutex_t& m) {
 }
 
 Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::size_t max_waiters,
-                           std::size_t inline_bytes) {
+                           std::size_t inline_bytes, std::uint64_t max_value_bytes) {
   if (max_waiters < 1 || max_waiters > kMaxWaiters) {
     fail("max_waiters must be 1.." + std::to_string(kMaxWaiters) + ", got " +
          std::to_string(max_waiters));
@@ -154,6 +154,10 @@ Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::s
     fail("inline_bytes must be 8.." + std::to_string(kMaxInlineBytes) + ", got " +
          std::to_string(inline_bytes));
   }
+  if (elem_size == 0 && max_value_bytes > kMaxValueBytes) {
+    fail("max_value_bytes must be at most " + std::to_string(kMaxValueBytes) + ", got " +
+         std::to_string(max_value_bytes));
+  }
   if (elem_size > kMaxInlineBytes) {
     fail("values larger than " + std::to_string(kMaxInlineBytes) +
          " bytes need Chan<std::string>");
@@ -165,6 +169,7 @@ Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::s
   g.queue_slots = static_cast<std::uint32_t>(max_waiters);
   g.mask_words = static_cast<std::uint32_t>((slot_count + 63) / 64);
   g.inline_bytes = static_cast<std::uint32_t>(elem_size ? elem_size : inline_bytes);
+  g.max_value = elem_size ? elem_size : max_value_bytes;
   std::size_t off = sizeof(Header);
   g.masks_off = off;
   off += 2 * (g.mask_words - 1) * sizeof(std::uint64_t);
@@ -204,6 +209,7 @@ void Region::init(Shape shape, Site site) {
   h.info.type_tag = shape.type_tag;
   h.info.region_bytes = geo_.total;
   h.info.channel_id = id_ = random_id();
+  h.info.max_value_bytes = geo_.max_value;
   h.info.capacity = geo_.capacity;
   h.info.max_waiters = geo_.queue_slots;
   h.info.inline_bytes = geo_.inline_bytes;
@@ -220,8 +226,9 @@ void Region::init(Shape shape, Site site) {
 }
 
 std::unique_ptr<Region> Region::create_anonymous(Shape shape, const ChanOptions& o, Site site) {
-  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
-  if (!keeps_value_file(shape.elem_size, o.capacity)) {
+  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes,
+                                 o.max_value_bytes);
+  if (!keeps_value_file(shape.elem_size)) {
     std::unique_ptr<Region> r(new Region(map(-1, g.total), g));
     r->init(shape, site);
     return r;
@@ -250,7 +257,8 @@ std::unique_ptr<Region> Region::create_anonymous(Shape shape, const ChanOptions&
 
 std::unique_ptr<Region> Region::create_named(const std::string& shm_name, Shape shape,
                                              const ChanOptions& o, Site site) {
-  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes);
+  Geometry g = Geometry::compute(shape.elem_size, o.capacity, o.max_waiters, o.inline_bytes,
+                                 o.max_value_bytes);
   const std::string name = shm_name.substr(9);
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
@@ -279,7 +287,7 @@ std::unique_ptr<Region> Region::create_named(const std::string& shm_name, Shape 
   }
   std::unique_ptr<Region> r(new Region(base, g));
   r->hold_fd_ = fd;
-  if (keeps_value_file(shape.elem_size, o.capacity)) r->value_fd_ = fd;
+  if (keeps_value_file(shape.elem_size)) r->value_fd_ = fd;
   r->init(shape, site);
   return r;
 }
@@ -375,12 +383,15 @@ std::unique_ptr<Region> Region::open_named(const std::string& shm_name, Shape sh
   }
   Geometry g;
   try {
-    g = Geometry::compute(info.elem_size, info.capacity, info.max_waiters, info.inline_bytes);
+    // The maximum value length is the creator's, read here once: every length found in the
+    // region later is checked against this private copy.
+    g = Geometry::compute(info.elem_size, info.capacity, info.max_waiters, info.inline_bytes,
+                          info.max_value_bytes);
   } catch (const ChannelError& e) {
     fail("channel '" + name + "' has a corrupt header (" + e.what() + ")");
   }
-  const bool value_file = keeps_value_file(g.elem_size, g.capacity);
-  // Values parked past the region make a buffered string channel's file longer than it.
+  const bool value_file = keeps_value_file(g.elem_size);
+  // Values parked past the region make a string channel's file longer than it.
   if (info.region_bytes != g.total || size < g.total || (!value_file && size != g.total)) {
     fail("channel '" + name + "' has a corrupt header (size mismatch)");
   }

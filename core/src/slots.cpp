@@ -91,10 +91,15 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   if (rc == EBUSY) return false;
   if (rc == EOWNERDEAD) pthread_mutex_consistent(&s.owner);
   if (rc != 0 && rc != EOWNERDEAD) return false;
-  // A dead sender's parked value was never sent: release it.
-  std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
-  if ((s.kind & kKindMask) == kSendKind && st != kDone && r.geo().capacity > 0 &&
-      s.len > r.geo().inline_bytes) {
+  // A parked value the dead owner's slot records is released: a sender's that was never
+  // delivered (queued with it in a buffered channel, or being parked for a receiver that may
+  // not read its memory), a receiver's that it was reading (kDone: handed to it; kReserved:
+  // taken from the ring or a sender, hold_parked_locked).
+  const std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
+  const std::uint32_t kind = s.kind & kKindMask;
+  if (s.len > r.geo().inline_bytes &&
+      ((kind == kSendKind && st != kDone) ||
+       (kind == kRecvKind && (st == kDone || st == kReserved)))) {
     drop_parked(r, r.tail(i).ref.spill, s.len);
   }
   clear_bit(r, kSendKind, i);
@@ -201,8 +206,10 @@ std::uint32_t reserve_locked(Region& r, std::uint32_t k, Pool pool) noexcept {
       std::uint32_t i = first + (t_slot_hint + j) % size;
       SlotHead& s = r.slot(i);
       if ((s.state.load(std::memory_order_acquire) & kStateMask) != kFree) {
-        // Second pass: slots left behind by threads that died outside the lock.
-        if (pass == 0 || owner_alive(s.owner) || !reclaim_locked(r, i)) continue;
+        // Slots left behind by threads that died outside the lock (and what they held, such as
+        // a parked value) are reclaimed by whoever passes them: the first pass reclaims those
+        // it meets before a free slot, the second any it finds.
+        if (owner_alive(s.owner) || !reclaim_locked(r, i)) continue;
       }
       int rc = pthread_mutex_trylock(&s.owner);
       if (rc == EOWNERDEAD) {

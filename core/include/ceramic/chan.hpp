@@ -17,8 +17,9 @@
 //     send_for/recv_for return Status::peer_died when the partner of an in-flight transfer died
 //     (nothing was transferred; retrying is safe).
 //
-// T must be trivially copyable, or std::string (any length: long values are read straight from
-// the sender's memory, so a 16 MiB string costs one copy).
+// T must be trivially copyable, or std::string (up to ChanOptions::max_value_bytes, 1 GiB by
+// default: long values are read straight from the sender's memory, so a 16 MiB string costs
+// one copy).
 #pragma once
 
 #include <algorithm>

@@ -14,9 +14,15 @@ struct ChanOptions {
   // and threads). One more waits for a waiter to leave before it queues. At most 1024.
   std::size_t max_waiters = 64;
   // std::string channels: values up to this many bytes are copied inline through shared memory;
-  // longer values are read straight from the sender's memory (one copy) or, for buffered sends,
-  // spilled to a shared-memory object. Ignored for trivially copyable T.
+  // longer values are read straight from the sender's memory (one copy) or, for buffered sends
+  // and receivers that may not read the sender's memory, parked in the channel's backing file.
+  // Ignored for trivially copyable T.
   std::size_t inline_bytes = 1024;
+  // std::string channels: the longest value the channel carries (at most 2^40). A send of a
+  // longer value throws std::invalid_argument; a receiver never makes room for more than this,
+  // whatever a length in shared memory says (a longer one is a corrupt peer: ChannelError).
+  // Named channels take it from their creator. Ignored for trivially copyable T.
+  std::size_t max_value_bytes = std::size_t{1} << 30;
 };
 
 // How Chan<T>::open attaches to a named channel.
