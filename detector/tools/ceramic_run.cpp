@@ -159,6 +159,17 @@ int main(int argc, char** argv) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   auto started = std::chrono::steady_clock::now();
 
+  ceramic::tools::StatusLine status(quiet ? "off" : progress, command[0]);
+  // The trace is untrusted: the program may truncate or scribble on it. A trace that cannot
+  // be read is said once per distinct reason (with what it costs: `consequence`); the program
+  // runs on, and watching resumes if the file becomes readable again.
+  std::string last_error;
+  auto trace_failed = [&](const char* consequence, const std::exception& e) {
+    if (last_error == e.what()) return;
+    last_error = e.what();
+    status.clear();
+    std::fprintf(stderr, "ceramic-run: cannot read the trace (%s): %s\n", consequence, e.what());
+  };
   std::string name;
   for (const auto& a : command) name += (name.empty() ? "" : " ") + a;
   // Writes every file the user asked for, from what this run found (report: none if it passed).
@@ -180,7 +191,7 @@ int main(int argc, char** argv) {
       auto snap = trace->snapshot(false);
       doc.timeline = ceramic::detector::build_timeline(snap, trace->events(), snap.taken_ns);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "ceramic-run: no timeline in the report: %s\n", e.what());
+      trace_failed("no timeline in the report", e);
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       // The reports exist only when something was found; the JUnit file says how every run went.
@@ -199,7 +210,6 @@ int main(int argc, char** argv) {
                                        : "exited with status " + std::to_string(code) + ", no deadlock",
                   nullptr);
   };
-  ceramic::tools::StatusLine status(quiet ? "off" : progress, command[0]);
   // The program has ended (status code): judge what it left blocked, write the files, return
   // ceramic-run's status. Every way out after the program ends goes through here, so a program
   // that exits while a deadlock is being confirmed is still checked for leaks.
@@ -210,7 +220,7 @@ int main(int argc, char** argv) {
       try {
         leaks = ceramic::detector::find_leaks(trace->snapshot(false), trace->events());
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "ceramic-run: cannot read the trace for leaks: %s\n", e.what());
+        trace_failed("no leak can be seen", e);
       }
       if (leaks.leak) {
         std::fputs(ceramic::detector::to_text(leaks).c_str(), stderr);
@@ -235,18 +245,6 @@ int main(int argc, char** argv) {
     cleanup();
     return code;
   };
-  // The trace is untrusted: the program may truncate or scribble on it. A trace that cannot
-  // be read is said once per distinct reason; the program runs on, and watching resumes if
-  // the file becomes readable again.
-  std::string last_error;
-  auto trace_failed = [&](const std::exception& e) {
-    if (last_error == e.what()) return;
-    last_error = e.what();
-    status.clear();
-    std::fprintf(stderr,
-                 "ceramic-run: cannot read the trace (no deadlock can be seen until it can): %s\n",
-                 e.what());
-  };
   for (;;) {
     int code = wait_child(child, pidfd, interval_ms);
     if (code >= 0) return program_ended(code);
@@ -263,7 +261,7 @@ int main(int argc, char** argv) {
       if (!ceramic::detector::confirms(first, second)) continue;
       first = std::move(second);
     } catch (const std::exception& e) {
-      trace_failed(e);
+      trace_failed("no deadlock can be seen until it can", e);
       continue;
     }
     status.clear();
