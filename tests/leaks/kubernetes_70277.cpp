@@ -80,12 +80,6 @@ const ceramic::leaks::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "WaitFor hands the caller's channel to its poller; the test waits on it forever",
-    .live_needs = "ceramic-run: the test goroutine is stuck (live case) from the moment the "
-                  "poller exits, 80 ticks in; ceramic-run's periodic look (every 100 ms) then "
-                  "sees the deadlock, and the program ends before the confirming second look: "
-                  "ceramic-run returns the program's status at once (detector/tools/"
-                  "ceramic_run.cpp, the confirmation's wait_child) without the end-of-program "
-                  "leak check, so it exits 0 and reports nothing",
     .dfs_iterations = 200,
 }};
 
