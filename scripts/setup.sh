@@ -2,7 +2,7 @@
 # Installs what ceramic needs to build, test and draw, on Debian 12. Idempotent: installs only
 # what is missing (so it needs root, or sudo, only the first time).
 set -euo pipefail
-packages=(cmake g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev graphviz
+packages=(cmake g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev graphviz gcovr
           nlohmann-json3-dev libcli11-dev libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
