@@ -102,9 +102,14 @@ std::string fmt(double v) {
 // The timeline as inline SVG: a lane a thread, blocked slices as bars (hover: what, where, how
 // long, how it ended), instants as ticks, rendezvous as lines from sender to receiver.
 std::string timeline_svg(const Timeline& t) {
+  // A span of the timeline's own unit: trace time, or the simulator's steps.
+  auto span_text = [&t](std::int64_t v) {
+    if (t.unit.empty()) return duration(v);
+    return std::to_string(v) + " " + t.unit + (v == 1 ? "" : "s");
+  };
   constexpr double kLabel = 230, kWidth = 900, kLane = 26, kTop = 24;
   const double height = kTop + kLane * static_cast<double>(t.lanes.size()) + 10;
-  std::int64_t start = t.end_ns;
+  std::int64_t start = t.unit == "step" ? 0 : t.end_ns;  // a schedule starts at step 0
   for (const auto& s : t.slices) start = std::min(start, s.begin_ns);
   for (const auto& i : t.instants) start = std::min(start, i.t_ns);
   for (const auto& f : t.flows) start = std::min({start, f.from_ns, f.to_ns});
@@ -118,7 +123,7 @@ std::string timeline_svg(const Timeline& t) {
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"timeline\" width=\""
     << fmt(kLabel + kWidth + 20) << "\" height=\"" << fmt(height) << "\">";
   o << "<text x=\"" << fmt(kLabel) << "\" y=\"14\">0</text><text x=\"" << fmt(kLabel + kWidth - 60)
-    << "\" y=\"14\">" << esc(duration(sat_sub(t.end_ns, start))) << "</text>";
+    << "\" y=\"14\">" << esc(span_text(sat_sub(t.end_ns, start))) << "</text>";
   for (std::size_t i = 0; i < t.lanes.size(); ++i) {
     o << "<line class=\"lane\" x1=\"" << fmt(kLabel) << "\" x2=\"" << fmt(kLabel + kWidth)
       << "\" y1=\"" << fmt(y(i) + kLane / 2) << "\" y2=\"" << fmt(y(i) + kLane / 2) << "\"/>";
@@ -133,7 +138,7 @@ std::string timeline_svg(const Timeline& t) {
       << "\" width=\"" << fmt(w) << "\" height=\"" << fmt(kLane - 10) << "\"><title>"
       << esc(label_of(t.lanes[s.lane])) << ": blocked in " << esc(s.what)
       << (s.site.empty() ? "" : " at " + esc(s.site)) << " for "
-      << esc(duration(sat_sub(s.end_ns, s.begin_ns))) << " (" << esc(s.outcome) << ")</title></rect>";
+      << esc(span_text(sat_sub(s.end_ns, s.begin_ns))) << " (" << esc(s.outcome) << ")</title></rect>";
   }
   for (const auto& f : t.flows) {
     if (f.from_lane >= t.lanes.size() || f.to_lane >= t.lanes.size()) continue;
@@ -280,6 +285,10 @@ std::string to_html(const ReportDocument& d) {
            "style=\"background:#9aa5b1\"></i>timed out</span><span><i "
            "style=\"background:#b3261e\"></i>still blocked</span><span>lines: rendezvous; ticks: "
            "spawn, exit, close, kill. Hover for details.</span></p>";
+      if (d.timeline->unit == "step") {
+        o << "<p>Time runs in the schedule's steps: one transition a step, in the order the "
+             "replay takes them.</p>";
+      }
       Timeline t = *d.timeline;
       const std::size_t total = t.lanes.size();
       if (std::size_t dropped = focus(t, d.report, kMaxLanes)) {

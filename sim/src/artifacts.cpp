@@ -72,6 +72,7 @@ detector::ReportDocument document_of(const Result& r, const std::string& name) {
     d.schedule = r.schedule;
     d.replay = r.replay.substr(0, r.replay.find('\n'));  // the command; the rest is the C++ call
     d.steps = r.info.steps;
+    if (!r.info.timeline.lanes.empty()) d.timeline = r.info.timeline;
     d.output = r.output;
   } else {
     d.verdict = "passed: " + std::to_string(r.schedules) + " schedules" +

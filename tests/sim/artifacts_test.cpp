@@ -81,6 +81,50 @@ TEST(SimArtifacts, AFailureWritesTheHtmlReportAndEveryExplorationAJunitTestCase)
   EXPECT_NE(xml.find("replay: CERAMIC_SIM_REPLAY="), std::string::npos) << xml;
 }
 
+// The failing schedule drawn: a lane for each of main, A and B; main's last wait, still blocked
+// at the end; the rendezvous of A and B as a flow; time in steps.
+TEST(SimArtifacts, TheHtmlReportDrawsTheFailingScheduleAsATimeline) {
+  TempDir dir;
+  sim::Options o;
+  o.strategy = sim::Strategy::dfs;
+  o.progress = 0;
+  o.html = dir.path + "/race.html";
+  sim::Result bad = sim::explore(seed_race, o);
+  ASSERT_TRUE(bad.failed);
+  const sim::FailureInfo& info = bad.info;
+  const auto& tl = info.timeline;
+  ASSERT_EQ(tl.lanes.size(), 3u) << bad.report;
+  EXPECT_EQ(tl.unit, "step");
+  std::vector<std::string> names;
+  for (const auto& l : tl.lanes) names.push_back(l.process);
+  EXPECT_EQ(names, (std::vector<std::string>{"main", "A", "B"}));
+  std::size_t stuck = 0;
+  for (const auto& s : tl.slices) {
+    EXPECT_LE(s.begin_ns, s.end_ns);
+    EXPECT_LE(s.end_ns, tl.end_ns);
+    if (s.outcome == "still blocked") {
+      ++stuck;
+      EXPECT_EQ(s.lane, 0u) << "only main is left waiting";
+      EXPECT_EQ(s.end_ns, tl.end_ns);
+      EXPECT_NE(s.site.find("artifacts_test.cpp:"), std::string::npos) << s.site;
+    }
+  }
+  EXPECT_EQ(stuck, 1u);
+  ASSERT_FALSE(tl.flows.empty()) << "A meets B: a rendezvous";
+  bool a_meets_b = false;
+  for (const auto& f : tl.flows) a_meets_b = a_meets_b || (f.from_lane == 1 && f.to_lane == 2);
+  EXPECT_TRUE(a_meets_b);
+  const std::string html = read_file(dir.path + "/race.html");
+  EXPECT_NE(html.find("id=\"timeline\""), std::string::npos);
+  EXPECT_NE(html.find("class=\"slice stuck\""), std::string::npos);
+  EXPECT_NE(html.find("class=\"flow\""), std::string::npos);
+  EXPECT_NE(html.find("schedule's steps"), std::string::npos);
+
+  // Without html= the exploration draws nothing (it would cost a string a step).
+  o.html.clear();
+  EXPECT_TRUE(sim::explore(seed_race, o).info.timeline.lanes.empty());
+}
+
 TEST(SimArtifacts, TheOptionsParseFromTheEnvironmentString) {
   sim::Options o;
   std::string error;

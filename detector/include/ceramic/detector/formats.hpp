@@ -23,7 +23,8 @@ struct ReportDocument {
   std::string verdict;    // one line: "deadlock: 2 threads can never proceed (cycle)", "passed"
   std::string text;       // the full text report ("" when it passed)
   Report report;          // the wait-for graph (report.deadlock false: none to draw)
-  std::optional<Timeline> timeline;  // from a trace's events (live runs, saved traces)
+  std::optional<Timeline> timeline;  // from a trace's events (live runs, saved traces), or the
+                                     // simulator's failing schedule (in steps)
   double seconds = 0;     // how long the run or exploration took
   // The simulator's: the failing schedule, the exact command that replays it, the numbered
   // steps that led there, and the concurrency coverage table.

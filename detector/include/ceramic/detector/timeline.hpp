@@ -44,6 +44,9 @@ struct Timeline {
   std::vector<Instant> instants;
   std::vector<Flow> flows;
   std::int64_t end_ns = 0;  // the last event
+  // What the times count: "" nanoseconds of trace time; "step" the simulator's transitions (a
+  // schedule's timeline, where only the order of steps is real).
+  std::string unit;
 };
 
 // Builds the timeline of the events still in the trace's ring. Never throws on odd input (an

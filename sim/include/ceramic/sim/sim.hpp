@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "ceramic/detector/report.hpp"
+#include "ceramic/detector/timeline.hpp"
 #include "ceramic/site.hpp"
 
 namespace ceramic::sim {
@@ -170,6 +171,9 @@ struct FailureInfo {
   // it). Empty when the detector could not prove it; `blocked` then lists who waits where.
   std::optional<detector::Report> graph;
   std::vector<std::string> blocked;
+  // The failing schedule as a timeline (a lane a process, time in steps: unit "step"), for the
+  // HTML report. Drawn by explore() when Options::html is set (one more run of the schedule).
+  detector::Timeline timeline{};
 };
 
 // Concurrency coverage of an exploration (what GoAT measures): every channel operation site the
