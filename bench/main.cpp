@@ -31,7 +31,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
  private:
   struct Result {
     bool median = false;
-    std::map<std::string, double> metrics;  // ns_one_way, GB/s, Mmsg/s, us/sched
+    std::map<std::string, double> metrics;  // ns_one_way, GB/s, Mmsg/s, us/sched, ns/thread
   };
 
   void remember(const Run& run) {
@@ -51,6 +51,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       r.metrics["Mmsg/s"] = it->second.value / 1e6;
     if (auto it = run.counters.find("us_per_schedule"); it != run.counters.end())
       r.metrics["us/sched"] = it->second.value;
+    if (auto it = run.counters.find("ns_per_thread"); it != run.counters.end())
+      r.metrics["ns/thread"] = it->second.value;
   }
 
   std::optional<double> lookup(const std::string& key, const std::string& metric) const {
@@ -71,8 +73,8 @@ struct Ratio {
   const char* metric;
 };
 
-// Latency ratios (ns_one_way, us/sched): above 1 means the numerator is slower. Throughput ratios
-// (GB/s, Mmsg/s): above 1 means the numerator is faster.
+// Latency ratios (ns_one_way, us/sched, ns/thread): above 1 means the numerator is slower.
+// Throughput ratios (GB/s, Mmsg/s): above 1 means the numerator is faster.
 const Ratio kRatios[] = {
     {"ceramic proc / spin floor proc", "BM_ceramic_pingpong_proc", "BM_spin_pingpong_proc",
      "ns_one_way"},
@@ -131,6 +133,11 @@ const Ratio kRatios[] = {
      "BM_process_tree/procs:8", "us/sched"},
     {"sim 3/10, 2 workers / 1 worker", "BM_sim_schedules_workers/procs:3/ops:10/workers:2",
      "BM_sim_schedules/procs:3/ops:10", "us/sched"},
+    // The detector's cost per thread entry, 40k against 10k: 1.0 is linear, 4 quadratic.
+    {"detector cycle 40k / 10k threads", "BM_detector_report_cycle/40000",
+     "BM_detector_report_cycle/10000", "ns/thread"},
+    {"detector crowd 40k / 10k threads", "BM_detector_report_crowd/40000",
+     "BM_detector_report_crowd/10000", "ns/thread"},
 };
 
 void RatioReporter::PrintRatios(std::ostream& out) const {

@@ -9,7 +9,7 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERAMIC_EXAMPLES
   -DCERAMIC_BENCH=OFF -DCERAMIC_SANITIZE= >/dev/null
 cmake --build build/release -j"$(nproc)" --target ceramic-example-hello ceramic-example-isolate_hang \
   ceramic-example-primes ceramic-example-seed_race ceramic-example-seed_race_sim ceramic-run \
-  ceramic-trace
+  ceramic-trace ceramic-sim
 for e in hello isolate_hang primes; do
   echo "== examples/$e.cpp"
   "./build/release/examples/ceramic-example-$e"
@@ -23,6 +23,7 @@ mkdir -p build/demo
 rm -f build/demo/seed_race.trace
 status=0
 ./build/release/detector/ceramic-run --dot build/demo/seed_race.dot --json build/demo/seed_race.json \
+  --html build/demo/seed_race.html --junit build/demo/seed_race.junit.xml \
   --trace build/demo/seed_race.trace -- ./build/release/examples/ceramic-example-seed_race 100000 --block \
   || status=$?
 if [ "$status" -eq 3 ]; then
@@ -30,6 +31,8 @@ if [ "$status" -eq 3 ]; then
   ./build/release/detector/ceramic-trace chrome build/demo/seed_race.trace -o build/demo/seed_race.perfetto.json
   echo
   echo "ceramic-run exited with 3 (deadlock). Look at:"
+  echo "  build/demo/seed_race.html           the report to open: verdict, graph, timeline, text"
+  echo "  build/demo/seed_race.junit.xml      the run as a failed JUnit test case, for CI"
   echo "  build/demo/seed_race.svg            the wait-for graph"
   echo "  build/demo/seed_race.json           the report, for machines"
   echo "  build/demo/seed_race.perfetto.json  the timeline (open in https://ui.perfetto.dev)"
@@ -41,3 +44,12 @@ echo "== the same race found by the simulator (examples/seed_race_sim.cpp), then
 ./build/release/examples/ceramic-example-seed_race_sim build/demo/seed_race_sim.dot
 dot -Tsvg build/demo/seed_race_sim.dot -o build/demo/seed_race_sim.svg
 echo "  build/demo/seed_race_sim.svg        the simulator's wait-for graph"
+echo
+echo "== the simulator's report files, as a CI job would keep them (ceramic-sim --html --junit)"
+rm -f build/demo/seed_race_sim.html build/demo/seed_race_sim.junit.xml
+./build/release/sim/ceramic-sim --progress off --html build/demo/seed_race_sim.html \
+  --junit build/demo/seed_race_sim.junit.xml -- ./build/release/examples/ceramic-example-seed_race_sim \
+  >/dev/null 2>&1 || true
+echo "  build/demo/seed_race_sim.html       the simulator's report: replay line, graph, steps, coverage"
+echo
+echo "Open build/demo/seed_race.html in a browser: the seed race, found, explained and drawn."

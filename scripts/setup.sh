@@ -2,8 +2,8 @@
 # Installs what ceramic needs to build, test and draw, on Debian 12. Idempotent: installs only
 # what is missing (so it needs root, or sudo, only the first time).
 set -euo pipefail
-packages=(cmake g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev graphviz
-          nlohmann-json3-dev libcli11-dev)
+packages=(cmake g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev graphviz gcovr
+          nlohmann-json3-dev libcli11-dev libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

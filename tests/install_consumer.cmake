@@ -1,7 +1,8 @@
 # Installs the build tree at BUILD_DIR into a fresh prefix under WORK_DIR, then configures,
 # builds and runs the consumer project at CONSUMER_DIR against that prefix only.
 #   cmake -DBUILD_DIR=... -DCONSUMER_DIR=... -DWORK_DIR=... [-DCXX_COMPILER=...]
-#         [-DGENERATOR=...] [-DSANITIZE=...] -P install_consumer.cmake
+#         [-DGENERATOR=...] [-DSANITIZE=...] [-DTOOLS=OFF] -P install_consumer.cmake
+# TOOLS=OFF: the build tree was configured with CERAMIC_TOOLS=OFF, so no tool is installed.
 foreach(var BUILD_DIR CONSUMER_DIR WORK_DIR)
   if(NOT ${var})
     message(FATAL_ERROR "install_consumer.cmake: ${var} is not set")
@@ -47,6 +48,15 @@ endif()
 
 run("run consumer" ${build}/ceramic-install-consumer)
 run("run sim consumer" ${build}/ceramic-install-consumer-sim)
-foreach(tool ceramic-run ceramic-trace ceramic-sim)
-  run("installed ${tool} --help" ${prefix}/bin/${tool} --help)
-endforeach()
+if(NOT DEFINED TOOLS OR TOOLS)
+  foreach(tool ceramic-run ceramic-trace ceramic-sim)
+    run("installed ${tool} --help" ${prefix}/bin/${tool} --help)
+  endforeach()
+else()
+  foreach(tool ceramic-run ceramic-trace ceramic-sim)
+    if(EXISTS ${prefix}/bin/${tool})
+      message(FATAL_ERROR "install_consumer: ${tool} installed although CERAMIC_TOOLS is OFF")
+    endif()
+  endforeach()
+  message(STATUS "install_consumer: no tools installed (CERAMIC_TOOLS=OFF): ok")
+endif()

@@ -72,6 +72,11 @@ void emit_outcome(Status st, hooks::Op op, std::uint64_t ch, Site site, pid_t pe
   emit(rec);
 }
 
+// A queued sender whose slot a peer scribbled on (a length out of range, a long value without
+// a source) is sent back (kDeclined, as a select declines a proposal): it retries with its
+// own copy of the value and length, and the channel goes on. Lock held; returns whether to wake.
+bool turn_away_locked(SlotHead& s) noexcept { return set_state_locked(s, kDeclined); }
+
 // After a wait on our own slot: the operation's result, or nothing to go round again (a
 // declined proposal; a partner that died mid-transfer, when there is no deadline to report to).
 std::optional<Status> after_wait(Deadline d, End e) {
@@ -127,11 +132,12 @@ std::shared_ptr<Channel> Channel::create_named(std::string_view name, Shape shap
   return ch;
 }
 
-std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape, Site site) {
+std::shared_ptr<Channel> Channel::open_named(std::string_view name, Shape shape,
+                                             const OpenOptions& o, Site site) {
   std::string shm = shm_name_for(name);
   if (auto* c = controller()) c->named(site);
   auto ch = std::shared_ptr<Channel>(
-      new Channel(Region::open_named(shm, shape), std::string(name), 0));
+      new Channel(Region::open_named(shm, shape, o), std::string(name), 0));
   if (auto* c = controller()) c->handle(control::Handle::opened, ch->ref(), site);
   if (observed()) {
     auto rec = record(hooks::Event::channel_opened, hooks::Op::none, ch->id(), site);
@@ -168,9 +174,14 @@ void Channel::close(Site site) {
 }
 
 void Channel::check_value(std::size_t len, const char* who) const {
-  const std::uint32_t elem = region_->geo().elem_size;
-  if (elem != 0 && len != elem) {
+  const Geometry& g = region_->geo();
+  if (g.elem_size != 0 && len != g.elem_size) {
     throw std::invalid_argument(std::string(who) + ": value size does not match the channel's type");
+  }
+  if (len > g.max_value) {
+    throw std::invalid_argument(std::string(who) + ": a " + std::to_string(len) +
+                                "-byte value is longer than the channel's max_value_bytes (" +
+                                std::to_string(g.max_value) + ")");
   }
 }
 
@@ -186,7 +197,9 @@ Status Channel::recv_for(Sink sink, std::int64_t timeout_ns, Site site) {
 }
 
 // len was checked against the channel's type by the caller (send_for, select): check_value.
-Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, bool held) {
+Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, PollLock pl) {
+  bool held = pl.held;
+  const Deadline lock_by = d == 0 ? pl.by : d;
   Region& r = *region_;
   const Geometry& geo = r.geo();
   const bool large = len > geo.inline_bytes;
@@ -207,7 +220,8 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, b
   };
 
   for (;;) {
-    Guard g(r, std::exchange(held, false));
+    Guard g(r, lock_by, std::exchange(held, false));
+    if (!g.held()) return finish(Status::timeout);
     if (closed_locked(r)) {
       g.release();
       return finish(Status::closed);
@@ -254,12 +268,15 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, b
       rref.src_pid = self_pid();
       rref.src_slot = me;
       rref.src_ticket = r.tail(me).ticket;
+      std::optional<OwnOffer> own;
       if (!large) {
         std::memcpy(r.slot_data(ri), data, len);
       } else if (spill != 0) {
         rref.spill = spill;
       } else {
         rref.addr = reinterpret_cast<std::uint64_t>(data);
+        own.emplace(r.id(), me, rref.src_ticket, data, len);  // before the offer is visible
+        mref.proof = own->proof();
       }
       bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
@@ -300,15 +317,20 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, b
     }
     SlotHead& ms = r.slot(me);
     ms.len = len;
+    std::optional<OwnOffer> own;
     if (!large) {
       std::memcpy(r.slot_data(me), data, len);
     } else {
       ValueRef& mref = r.tail(me).ref;
       mref.src_pid = self_pid();
       mref.spill = spill;
-      if (spill == 0) mref.addr = reinterpret_cast<std::uint64_t>(data);
       mref.src_slot = me;
       mref.src_ticket = r.tail(me).ticket;
+      if (spill == 0) {
+        mref.addr = reinterpret_cast<std::uint64_t>(data);
+        own.emplace(r.id(), me, mref.src_ticket, data, len);  // before it is queued
+        mref.proof = own->proof();
+      }
     }
     ms.state.store(kWaiting, std::memory_order_relaxed);
     set_bit(r, kSendKind, me);
@@ -325,7 +347,9 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, b
   }
 }
 
-Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
+Status Channel::recv(Sink sink, Deadline d, Site site, PollLock pl) {
+  bool held = pl.held;
+  const Deadline lock_by = d == 0 ? pl.by : d;
   Region& r = *region_;
   const Geometry& geo = r.geo();
   const bool traced = observed();
@@ -337,7 +361,8 @@ Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
   };
 
   for (;;) {
-    Guard g(r, std::exchange(held, false));
+    Guard g(r, lock_by, std::exchange(held, false));
+    if (!g.held()) return finish(Status::timeout);
 
     // 1. A buffered value: take the head, then move a queued sender's value into the ring.
     if (geo.capacity > 0) {
@@ -347,9 +372,26 @@ Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
       if (count > 0) {
         if (head >= geo.capacity || count > geo.capacity) corrupt("ring position out of range");
         RingEntry& e = r.entry(head);
-        std::uint64_t spill = e.spill;
-        std::size_t len = checked_len(e.len, geo, spill != 0);
-        if (spill == 0) std::memcpy(prepare(sink, len), r.entry_data(head), len);
+        const std::uint64_t spill = e.spill;
+        const std::uint64_t len = e.len;
+        if (const char* bad = len_problem(len, geo, spill != 0)) {
+          // A peer scribbled on the entry: drop it, so that the values behind it still flow.
+          // (Its parked bytes, if it had any, stay in the value file until the channel goes.)
+          r.hdr().r.ring_state =
+              (static_cast<std::uint64_t>(count - 1) << 32) | ((head + 1) % geo.capacity);
+          corrupt(bad);
+        }
+        std::uint32_t holder = kNone;
+        if (spill == 0) {
+          std::memcpy(prepare(sink, len), r.entry_data(head), len);
+        } else {
+          holder = reserve_locked(r, kRecvKind, Pool::transfer);  // to hold the value (below)
+          if (holder == kNone) {  // every transfer slot is in use: wait for one
+            wait_for_free_slot(r, g, d);
+            if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
+            continue;
+          }
+        }
         head = (head + 1) % geo.capacity;
         --count;
         std::uint32_t moved = kNone;
@@ -360,12 +402,17 @@ Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
             if (set_state_locked(ss, kNudged)) wake(ss);
             continue;
           }
+          const std::uint64_t slen = ss.len;
+          const std::uint64_t sspill = slen > geo.inline_bytes ? r.tail(si).ref.spill : 0;
+          if (len_problem(slen, geo, true) != nullptr || (slen > geo.inline_bytes && sspill == 0)) {
+            if (turn_away_locked(ss)) wake(ss);  // scribbled on: it retries from its own copy
+            continue;
+          }
           std::uint32_t idx = (head + count) % geo.capacity;
           RingEntry& ne = r.entry(idx);
-          ne.len = checked_len(ss.len, geo, true);
-          ne.spill = ne.len > geo.inline_bytes ? r.tail(si).ref.spill : 0;
-          if (ne.len > geo.inline_bytes && ne.spill == 0) corrupt("long buffered value not parked");
-          if (ne.spill == 0) std::memcpy(r.entry_data(idx), r.slot_data(si), ne.len);
+          ne.len = slen;
+          ne.spill = sspill;
+          if (ne.spill == 0) std::memcpy(r.entry_data(idx), r.slot_data(si), slen);
           ++count;
           if (traced) {
             peer = r.tail(si).pid;
@@ -387,10 +434,11 @@ Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
           w = set_state_locked(r.slot(moved), kDone);
           __atomic_store_n(&rl.move_slot, 0u, __ATOMIC_RELEASE);
         }
+        if (holder != kNone) hold_parked_locked(r, holder, spill, len);  // ours from here on
         changed_locked(r);  // room for a sender, unless a queued one took it
         g.release();
         if (w) wake(r.slot(moved));
-        if (spill != 0) unpark(r, spill, len, sink);
+        if (holder != kNone) unpark_held(r, holder, spill, len, sink);
         return finish(Status::ok);
       }
     }
@@ -424,12 +472,30 @@ Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
         }
         continue;
       }
-      std::size_t len = checked_len(ss.len, geo, true);
+      const std::uint64_t len = ss.len;
       const bool long_value = len > geo.inline_bytes;
       const ValueRef ref = long_value ? r.tail(si).ref : ValueRef{};
-      if (long_value && ref.addr == 0 && ref.spill == 0) corrupt("long value without a source");
+      const char* bad = len_problem(len, geo, true);
+      if (bad == nullptr && long_value && ref.addr == 0 && ref.spill == 0) {
+        bad = "long value without a source";
+      }
+      if (bad != nullptr) {
+        bool w = turn_away_locked(ss);  // scribbled on: it retries from its own copy
+        g.release();
+        if (w) wake(ss);
+        corrupt(bad);
+      }
       if (ref.addr == 0) {  // inline or parked
-        if (!long_value) {
+        std::uint32_t holder = kNone;
+        if (long_value) {
+          holder = reserve_locked(r, kRecvKind, Pool::transfer);  // to hold the value (below)
+          if (holder == kNone) {
+            set_bit(r, kSendKind, si);
+            wait_for_free_slot(r, g, d);
+            if (d != kNoDeadline && now_ns() >= d) return finish(Status::timeout);
+            continue;
+          }
+        } else {
           void* dst;
           try {
             dst = prepare(sink, len);
@@ -441,9 +507,10 @@ Status Channel::recv(Sink sink, Deadline d, Site site, bool held) {
         }
         if (traced) r.tail(si).ref.peer_pid = self_pid();
         bool w = set_state_locked(ss, kDone);
+        if (holder != kNone) hold_parked_locked(r, holder, ref.spill, len);  // ours from here on
         g.release();
         if (w) wake(ss);
-        if (ref.spill != 0) unpark(r, ref.spill, len, sink);
+        if (holder != kNone) unpark_held(r, holder, ref.spill, len, sink);
         return finish(Status::ok);
       }
       // Large: pull it from the sender's memory. Our own slot proves to the sender that we live.

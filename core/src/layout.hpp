@@ -1,18 +1,46 @@
 // ceramic — the shared-memory layout of one channel.
 //
-// THREAT MODEL. A channel's region is mapped MAP_SHARED by every process that holds the channel.
-// Any of them may die at any instruction (SIGKILL) or, through a bug, scribble on the region.
-// So: geometry (offsets, counts, sizes) is computed once per process and kept in a private
-// Geometry, never re-read from the region; every index and length read from the region is
-// bounds-checked before use; a dead lock holder is detected by the kernel (robust mutexes) and
-// its half-done update is repaired (repair_locked, slots.cpp) from per-slot state.
+// THREAT MODEL.
+//
+// Who may write what. A channel's region is mapped MAP_SHARED, read-write, by every process that
+// holds the channel, and each of them may write any byte of it at any time: through a bug, or on
+// purpose. Who can hold it:
+//   - an anonymous channel: the creating process and the children it forks (the mapping is
+//     inherited; nobody else can reach it);
+//   - a named channel (/dev/shm/ceramic.<name>): the processes of the creator's user, in the
+//     creator's pid namespace. The object is created 0600; open() refuses an object of another
+//     user or that others may write unless the caller passes OpenOptions::allow_foreign_owner,
+//     and refuses one made in another pid namespace (its pids would name other processes).
+// The trace file (CERAMIC_TRACE) is written by every traced process of the tree; it is attached
+// only if it is a regular file of this user that others cannot write (trace_file.hpp).
+//
+// What a peer that holds the channel can do: make operations on that channel fail (ChannelError:
+// "channel state corrupt"), time out, report closed or peer_died, or deliver values it forged
+// (it could send them anyway); make untimed operations on that channel wait forever (it could
+// simply never answer). What it must not be able to do, and what the code holds to: crash
+// another process, make it read or write outside the region and its own buffers, allocate
+// without bound, or hold a timed operation past its deadline. Hence:
+//   - geometry (offsets, counts, sizes, the longest value) is computed once per process and kept
+//     in a private Geometry, never re-read from the region; every index and length read from the
+//     region is copied once and bounds-checked before use (a length sizes nothing before it is
+//     checked against the channel's own maximum); an address or a pid read from the region is
+//     never trusted (LARGE VALUES);
+//   - the channel lock is taken with the operation's deadline, so a stopped or fake holder
+//     delays a timed operation only until its deadline;
+//   - a dead lock holder is detected by the kernel (robust mutexes) and its half-done update is
+//     repaired (repair_locked, slots.cpp) from per-slot state; a dead slot owner likewise.
+// Known gap: the robust mutexes are glibc's, which keep their robust-list links inside the
+// mutex, in shared memory; a peer that rewrites them can make the victim's unlock write through
+// them. Owner liveness that keeps no pointer in shared memory (pidfds, or a per-process lease)
+// is the fix; until then, share a named channel only with processes you would let write your
+// memory (the default: your own user's).
 //
 // REGION
 //   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
-// Buffered std::string channels also keep their backing file (a memfd, or the named shm
-// object) open: values longer than a ring entry are parked in that file past the region, at
-// offsets handed out by heap_top, and the receiver punches the hole it read. The kernel frees
-// whatever is left when the last process holding the channel exits, however it exits.
+// std::string channels also keep their backing file (a memfd, or the named shm object) open:
+// long values are parked in that file past the region, at offsets handed out by heap_top, and
+// the receiver punches the hole it read (LARGE VALUES). The kernel frees whatever is left when
+// the last process holding the channel exits, however it exits.
 //
 // INVARIANTS (hold whenever the channel lock is free)
 //   I1. A slot's bit is set in send_mask/recv_mask  <=>  its state is kWaiting with that kind
@@ -30,10 +58,11 @@
 //   kWaiting  -> kDone         partner, under the lock: value delivered into / taken from slot
 //   kWaiting  -> kClosed       close(), under the lock
 //   kWaiting  -> kPulling      receiver, under the lock: it will read the sender's large value
-//   kPulling  -> kDone         receiver, no lock: the large value was read
-//   kPulling  -> kSpillReq     receiver, no lock: it may not read the sender's memory
-//   kSpillReq -> kSpillReady   owner (sender), no lock: value spilled into a shm object
-//   kSpillReady -> kDone       receiver, no lock: spill read (and unlinked)
+//   kPulling  -> kDone         receiver, under the lock, after its copy, if the offer is still
+//                              in place and its owner alive (else the copy is discarded)
+//   kPulling  -> kSpillReq     receiver, under the lock: it will not read the sender's memory
+//   kSpillReq -> kSpillReady   owner (sender), no lock: value parked in the value file
+//   kSpillReady -> kDone       receiver, under the lock: parked value read and punched out
 //   kReserved -> kPulling      sender, under the lock, on its own slot before it offers a large
 //                              value to a queued receiver (the receiver then pulls it)
 //   kWaiting  -> kLargeOffer   sender, under the lock, on the receiver's slot
@@ -55,6 +84,39 @@
 // moves a queued sender into a buffered channel's ring nudges a select slot instead
 // (kWaiting -> kNudged): the select polls again and finds the room.
 //
+// LARGE VALUES (longer than inline_bytes; large_value.hpp, transfer.cpp)
+//   Buffered channels park them in the value file before queueing (RingEntry::spill,
+//   ValueRef::spill). Unbuffered: the sender's slot is in kPulling with ValueRef {src_pid,
+//   addr, src_slot, src_ticket}, and the receiver, holding a slot of its own (the sender's
+//   proof that it lives), copies the value:
+//   - src_pid is the receiver's own pid: only from the address the sending thread registered
+//     in the process's private registry (OwnOffer) under (channel id, src_slot, src_ticket).
+//     ValueRef::addr is never dereferenced.
+//   - another pid: one process_vm_readv(src_pid) of the sender's record of the offer (at the
+//     address in its own slot's ValueRef::proof) and of the value (at addr). It reads only
+//     memory that is mapped there and that ptrace rules let us read, and the value is used
+//     only if the record names this channel, src_slot, src_ticket, addr and len: a forged
+//     offer can at most copy a value that some process really offers here. The copy counts
+//     only if afterwards, under the lock, the sender's slot still holds src_ticket in
+//     kPulling and its owner mutex is alive: the kernel marks a dying thread's robust mutex
+//     before its pid can be reused, so a process that took over the pid is never read with
+//     status ok (complete_sender).
+//   - not permitted (Yama ptrace_scope, credentials, CERAMIC_FORCE_SPILL), not registered or
+//     no such record (a select that has not reached wait_sender yet, or a forged offer), or
+//     unreadable while the sender lives: kSpillReq. The sender parks the value, recording its place in its own
+//     slot's ValueRef::spill before it writes it, then kSpillReady; the receiver reads it,
+//     punches it out and completes the sender.
+//   Every length is checked against the channel's max_value_bytes (Geometry::max_value, taken
+//   once at create/open) before the receiver makes room for it; a bad one is ChannelError.
+//   A parked value has one owner at a time: the slot of the sender that parked it (until it
+//   is queued in the ring or handed over, under the lock), a ring entry, or the slot of the
+//   receiver reading it (its own slot in kDone, or a transfer slot it holds in kReserved,
+//   recorded once the value is its own: hold_parked_locked). The receiver punches it out once
+//   read; whoever reclaims a dead owner's slot frees the value it records (reclaim_locked).
+//   Not covered: a buffered sender (Channel::send, select) killed between parking its value
+//   and queueing or handing it over, and a select killed between accepting a parked value and
+//   reading it, leave it in the file until the channel goes.
+//
 // MEMORY ORDERING
 //   - Everything written under the channel lock is published by the lock's release.
 //   - Slot::state stores that complete an operation (kDone, kClosed, kLargeOffer, kSpillReady)
@@ -75,12 +137,13 @@
 namespace ceramic::detail {
 
 inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 3;  // 2: the creator's pid namespace; 3: the longest value
 inline constexpr std::size_t kMaxWaiters = 1024;
 inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
 inline constexpr std::size_t kMaxCapacity = 1u << 20;
 inline constexpr std::size_t kMaxRegionBytes = std::size_t{1} << 32;
-// A length read from shared memory above this is corruption, not a value.
+// The largest ChanOptions::max_value_bytes. A length read from shared memory is checked against
+// the channel's own maximum (Geometry::max_value), never against this alone.
 inline constexpr std::uint64_t kMaxValueBytes = std::uint64_t{1} << 40;
 
 enum SlotState : std::uint32_t {
@@ -113,12 +176,18 @@ struct HeaderInfo {
   std::uint64_t type_tag;
   std::uint64_t region_bytes;
   std::uint64_t channel_id;
+  std::uint64_t max_value_bytes;  // the longest value (elem_size for fixed-size values)
   std::uint32_t capacity;
   std::uint32_t max_waiters;  // slots: 2 x max_waiters (queue pool, transfer pool)
   std::uint32_t inline_bytes;  // value bytes a slot / ring entry holds inline
   std::int32_t creator_pid;
   std::int32_t creator_line;
   char creator_file[100];
+  // The creator's pid namespace (/proc/self/ns/pid: device and inode; 0 if unknown). Peers are
+  // named by pid in the slots (src_pid, owners), which means nothing in another namespace: a
+  // process of another pid namespace may not open the channel.
+  std::uint64_t pidns_dev;
+  std::uint64_t pidns_ino;
 };
 
 // The lock line: everything an operation touches under the lock when it meets a partner.
@@ -139,7 +208,7 @@ struct alignas(64) RingLine {
   std::uint32_t move_slot;
   std::uint32_t move_ticket;
   std::uint64_t move_ring_state;
-  std::uint64_t heap_top;      // lock. next free offset in the value file (buffered strings)
+  std::uint64_t heap_top;      // lock. next free offset in the value file (string channels)
 };
 
 struct alignas(64) SlotWaitLine {
@@ -156,19 +225,26 @@ struct Header {
 
 // How a value reaches its receiver, and who is on the other end of a large transfer.
 // Written by whoever provides the value (spill, addr, src_*) or pulls it (puller_*), under the
-// lock or before the state store that publishes it.
+// lock or before the state store that publishes it. See LARGE VALUES for what is trusted.
 struct ValueRef {
-  // != 0: where the value is parked. Buffered channels: 1 + its offset in the channel's value
-  // file (see Region::value_fd). Unbuffered: the number of a spill object, written by a sender
-  // whose receiver may not read its memory.
+  // != 0: where the value is parked: 1 + its offset in the channel's value file (see
+  // Region::value_fd). Buffered channels: parked before it is queued. Unbuffered: parked by a
+  // sender whose receiver asked (kSpillReq), recorded here before the bytes are written.
   std::uint64_t spill;
-  std::uint64_t addr;           // != 0: the value is at this address in src_pid (pull it)
+  // != 0: the value is at this address in src_pid (pull it with process_vm_readv; never
+  // dereferenced, not even when src_pid is the reader's own pid)
+  std::uint64_t addr;
   std::int32_t src_pid;         // the sender
   std::uint32_t src_slot;       // the sender's slot, completed once the value is pulled
   std::uint32_t src_ticket;     // ... and the ticket it must still hold (else it was reused)
   std::uint32_t puller_slot;    // on a sender's slot: the receiver's slot while kPulling
   std::uint32_t puller_ticket;  // ... and its ticket
   std::int32_t peer_pid;        // tracing only: the partner that completed this slot
+  // On a sender's own slot, != 0 once it has registered its long value: the address, in
+  // src_pid, of its private record of the offer (OwnOffer), which a puller in another process
+  // reads with the value and checks (read_offer). Atomic: a select's sender writes it after
+  // its offer is visible.
+  std::uint64_t proof;
 };
 
 // The first cache line of a slot holds what a partner touches to complete a small operation:

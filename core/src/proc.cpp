@@ -1,7 +1,6 @@
 #include "ceramic/proc.hpp"
 
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <system_error>
 
 #include "hooks_internal.hpp"
+#include "lifeline.hpp"
 
 namespace ceramic {
 namespace {
@@ -36,12 +36,20 @@ hooks::Record proc_record(hooks::Event e, pid_t peer, Site site) {
   return r;
 }
 
+// Sends sig to the child. With a pidfd, it alone names the child: if signalling through it
+// fails, the child is gone (perhaps reaped behind our back), and its pid may already be another
+// process's. Only a kernel without pidfds falls back to the pid, which stays ours while the
+// child is unreaped.
+void signal_child(pid_t pid, int pidfd, int sig) noexcept {
+  if (pidfd >= 0) {
+    syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+    return;
+  }
+  ::kill(pid, sig);
+}
+
 [[noreturn]] void run_child(const std::string& name, const std::function<void()>& body,
                             pid_t parent) noexcept {
-  // Never outlive the parent: a parent killed with SIGKILL must not leave its children blocked
-  // forever on channels nobody else holds.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(128 + SIGKILL);
   auto* control = detail::controller();
   if (control) control->started(name);
   if (detail::observed()) {
@@ -84,9 +92,20 @@ Proc::Proc(std::string name, std::function<void()> body, Site site) : name_(std:
   if (control) control->spawn(name_, site);
   std::fflush(nullptr);  // or the child would write the parent's buffered output again
   pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "ceramic: fork");
-  if (pid == 0) run_child(name_, body, parent);
+  pid_t pid;
+  {
+    // Never outlive the parent process: a parent killed with SIGKILL must not leave its children
+    // blocked forever on channels nobody else holds.
+    detail::Lifeline lifeline;
+    pid = fork();
+    if (pid == 0) {
+      lifeline.in_child();
+      run_child(name_, body, parent);
+    }
+    int saved = errno;
+    lifeline_ = lifeline.in_parent(pid < 0);
+    if (pid < 0) throw std::system_error(saved, std::generic_category(), "ceramic: fork");
+  }
   pid_ = pid;
   if (control) control->spawned(pid);
   pidfd_ = pidfd_open(pid);  // -1 on kernels without pidfd: we fall back to plain pids
@@ -98,9 +117,14 @@ Proc::Proc(std::string name, std::function<void()> body, Site site) : name_(std:
 }
 
 Proc::Proc(Proc&& o) noexcept
-    : name_(std::move(o.name_)), pid_(o.pid_), pidfd_(o.pidfd_), status_(o.status_) {
+    : name_(std::move(o.name_)),
+      pid_(o.pid_),
+      pidfd_(o.pidfd_),
+      lifeline_(o.lifeline_),
+      status_(o.status_) {
   o.pid_ = -1;
   o.pidfd_ = -1;
+  o.lifeline_ = -1;
 }
 
 Proc& Proc::operator=(Proc&& o) noexcept {
@@ -109,9 +133,11 @@ Proc& Proc::operator=(Proc&& o) noexcept {
     name_ = std::move(o.name_);
     pid_ = o.pid_;
     pidfd_ = o.pidfd_;
+    lifeline_ = o.lifeline_;
     status_ = o.status_;
     o.pid_ = -1;
     o.pidfd_ = -1;
+    o.lifeline_ = -1;
   }
   return *this;
 }
@@ -129,6 +155,8 @@ int Proc::settle(int code) noexcept {
   status_ = code;
   if (pidfd_ >= 0) close(pidfd_);
   pidfd_ = -1;
+  detail::release_lifeline(lifeline_);  // the child is gone
+  lifeline_ = -1;
   return code;
 }
 
@@ -143,6 +171,8 @@ int Proc::reap(Site site) {
   status_ = decode(st);
   if (pidfd_ >= 0) close(pidfd_);
   pidfd_ = -1;
+  detail::release_lifeline(lifeline_);  // the child is gone
+  lifeline_ = -1;
   if (traced) {
     auto r = proc_record(hooks::Event::join_end, pid_, site);
     r.value = *status_;
@@ -187,6 +217,8 @@ bool Proc::running() {
     status_ = decode(st);
     if (pidfd_ >= 0) close(pidfd_);
     pidfd_ = -1;
+    detail::release_lifeline(lifeline_);  // the child is gone
+    lifeline_ = -1;
     return false;
   }
   return rc == 0;
@@ -195,14 +227,17 @@ bool Proc::running() {
 void Proc::kill(int sig) noexcept {
   if (status_ || pid_ <= 0) return;
   if (auto* control = detail::controller()) return control->kill(pid_, sig);
-  // With a pidfd, it alone names the child: if signalling through it fails, the child is gone
-  // (perhaps reaped behind our back), and its pid may already be another process's. Only a
-  // kernel without pidfds falls back to the pid, which stays ours while the child is unreaped.
-  if (pidfd_ >= 0) {
-    syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0);
-    return;
+  // An explicit kill is the program's intent: the trace says so before the signal, so a child
+  // it ends while blocked is not reported as a leak (the destructor's signals write no such
+  // record).
+  if (detail::observed()) {
+    hooks::Record r{};
+    r.event = hooks::Event::kill;
+    r.peer = pid_;
+    r.value = sig;
+    detail::emit(r);
   }
-  ::kill(pid_, sig);
+  signal_child(pid_, pidfd_, sig);
 }
 
 void Proc::reap_or_kill() noexcept {
@@ -210,13 +245,15 @@ void Proc::reap_or_kill() noexcept {
     if (auto* control = detail::controller()) {
       control->discard(pid_);
       status_ = 128 + SIGKILL;
+      detail::release_lifeline(lifeline_);  // the controller has ended the child
+      lifeline_ = -1;
       return;
     }
     try {
       if (running()) {
-        kill(SIGTERM);
+        signal_child(pid_, pidfd_, SIGTERM);
         if (!join_for(kill_grace())) {
-          kill(SIGKILL);
+          signal_child(pid_, pidfd_, SIGKILL);
           join();
         }
       }
@@ -226,6 +263,8 @@ void Proc::reap_or_kill() noexcept {
   }
   if (pidfd_ >= 0) close(pidfd_);
   pidfd_ = -1;
+  detail::release_lifeline(lifeline_);  // the child is gone
+  lifeline_ = -1;
 }
 
 }  // namespace ceramic

@@ -23,6 +23,7 @@ struct Geometry {
   std::uint32_t queue_slots = 0;  // max_waiters: slots [0, queue_slots) hold queued waiters
   std::uint32_t mask_words = 0;
   std::uint32_t inline_bytes = 0;
+  std::uint64_t max_value = 0;  // the longest value: elem_size, or ChanOptions::max_value_bytes
   std::size_t masks_off = 0;   // extra mask words (index >= 1): send[W-1] then recv[W-1]
   std::size_t slots_off = 0;
   std::size_t slot_stride = 0;
@@ -32,7 +33,7 @@ struct Geometry {
   std::size_t total = 0;
 
   static Geometry compute(std::uint32_t elem_size, std::size_t capacity, std::size_t max_waiters,
-                          std::size_t inline_bytes);
+                          std::size_t inline_bytes, std::uint64_t max_value_bytes);
 };
 
 class Region {
@@ -40,7 +41,8 @@ class Region {
   static std::unique_ptr<Region> create_anonymous(Shape, const ChanOptions&, Site);
   static std::unique_ptr<Region> create_named(const std::string& shm_name, Shape,
                                               const ChanOptions&, Site);
-  static std::unique_ptr<Region> open_named(const std::string& shm_name, Shape);
+  static std::unique_ptr<Region> open_named(const std::string& shm_name, Shape,
+                                            const OpenOptions&);
   ~Region();
   Region(const Region&) = delete;
   Region& operator=(const Region&) = delete;
@@ -48,8 +50,8 @@ class Region {
   const Geometry& geo() const noexcept { return geo_; }
   Header& hdr() noexcept { return *reinterpret_cast<Header*>(base_); }
   std::uint64_t id() const noexcept { return id_; }
-  // The region's backing file, kept open only by buffered std::string channels (values longer
-  // than a ring entry are parked in it past geo().total); -1 otherwise.
+  // The region's backing file, kept open by std::string channels (values longer than a slot
+  // are parked in it past geo().total); -1 otherwise.
   int value_fd() const noexcept { return value_fd_; }
 
   SlotHead& slot(std::uint32_t i) noexcept {
@@ -78,14 +80,17 @@ class Region {
  private:
   Region(unsigned char* base, Geometry geo);
   static unsigned char* map(int fd, std::size_t bytes);
-  static bool keeps_value_file(std::uint32_t elem_size, std::size_t capacity) {
-    return elem_size == 0 && capacity > 0;
-  }
+  // std::string channels park long values in it: buffered sends, and unbuffered ones whose
+  // receiver may not read the sender's memory.
+  static bool keeps_value_file(std::uint32_t elem_size) { return elem_size == 0; }
   void init(Shape, Site);
   unsigned char* base_;
   Geometry geo_;
   std::uint64_t id_ = 0;
   int value_fd_ = -1;
+  // A named channel's object, kept open with a read lock on it for as long as this process (or a
+  // child that inherited it) holds the channel: see "Holding a named channel" in region.cpp.
+  int hold_fd_ = -1;
 };
 
 // "/ceramic.<name>" after validating name; throws ChannelError with the reason.

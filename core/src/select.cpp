@@ -311,8 +311,9 @@ Completion complete(const SelectCase& c, const Queued& q) {
 // A plain operation that cannot block: the case completes now, or reports why not. held: the
 // case's channel lock is held already (Channel::send/recv).
 Status poll(const SelectCase& c, Site site, bool held = false) {
-  return c.kind == SelectCase::Kind::send ? c.ch->send(c.data, c.len, 0, site, held)
-                                          : c.ch->recv(c.sink, 0, site, held);
+  const PollLock pl{kNoDeadline, held};
+  return c.kind == SelectCase::Kind::send ? c.ch->send(c.data, c.len, 0, site, pl)
+                                          : c.ch->recv(c.sink, 0, site, pl);
 }
 
 void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t value) {

@@ -10,6 +10,19 @@
 #include "transfer.hpp"
 #include "wait.hpp"
 
+// ThreadSanitizer intercepts pthread_mutex_lock and _timedlock but not _clocklock (glibc 2.30):
+// without a word from us it would take every timed operation for one that holds no lock.
+#if defined(__SANITIZE_THREAD__)
+#define CERAMIC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CERAMIC_TSAN 1
+#endif
+#endif
+#ifdef CERAMIC_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace ceramic::detail {
 
 void corrupt(const char* what) {
@@ -20,7 +33,7 @@ void repair_locked(Region& r) noexcept;
 
 // ---- lock ---------------------------------------------------------------------------------
 
-void lock(Region& r) {
+bool lock(Region& r, Deadline deadline) {
   pthread_mutex_t& m = r.hdr().l.lock;
   int rc = EBUSY;
   // Critical sections are a few hundred nanoseconds: spin briefly before sleeping in the kernel.
@@ -28,7 +41,23 @@ void lock(Region& r) {
     rc = pthread_mutex_trylock(&m);
     if (rc == EBUSY) _mm_pause();
   }
-  if (rc == EBUSY) rc = pthread_mutex_lock(&m);
+  if (rc == EBUSY) {
+    if (deadline == kNoDeadline) {
+      rc = pthread_mutex_lock(&m);
+    } else {
+      // A holder that is stopped, or a lock word a peer scribbled on, must not hold a timed
+      // operation past its deadline.
+      timespec ts{static_cast<time_t>(deadline / 1000000000), static_cast<long>(deadline % 1000000000)};
+#ifdef CERAMIC_TSAN
+      __tsan_mutex_pre_lock(&m, 0);
+#endif
+      rc = pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts);
+#ifdef CERAMIC_TSAN
+      __tsan_mutex_post_lock(&m, rc == 0 || rc == EOWNERDEAD ? 0 : __tsan_mutex_try_lock_failed, 0);
+#endif
+      if (rc == ETIMEDOUT) return false;
+    }
+  }
   if (rc == EOWNERDEAD) {
     repair_locked(r);
     pthread_mutex_consistent(&m);
@@ -37,6 +66,7 @@ void lock(Region& r) {
   if (rc != 0) {
     throw ChannelError(std::string("ceramic: channel lock unusable: ") + std::strerror(rc));
   }
+  return true;
 }
 
 void unlock(Region& r) noexcept { pthread_mutex_unlock(&r.hdr().l.lock); }
@@ -71,10 +101,15 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   if (rc == EBUSY) return false;
   if (rc == EOWNERDEAD) pthread_mutex_consistent(&s.owner);
   if (rc != 0 && rc != EOWNERDEAD) return false;
-  // A dead sender's parked value was never sent: release it.
-  std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
-  if ((s.kind & kKindMask) == kSendKind && st != kDone && r.geo().capacity > 0 &&
-      s.len > r.geo().inline_bytes) {
+  // A parked value the dead owner's slot records is released: a sender's that was never
+  // delivered (queued with it in a buffered channel, or being parked for a receiver that may
+  // not read its memory), a receiver's that it was reading (kDone: handed to it; kReserved:
+  // taken from the ring or a sender, hold_parked_locked).
+  const std::uint32_t st = s.state.load(std::memory_order_relaxed) & kStateMask;
+  const std::uint32_t kind = s.kind & kKindMask;
+  if (s.len > r.geo().inline_bytes &&
+      ((kind == kSendKind && st != kDone) ||
+       (kind == kRecvKind && (st == kDone || st == kReserved)))) {
     drop_parked(r, r.tail(i).ref.spill, s.len);
   }
   clear_bit(r, kSendKind, i);
@@ -182,8 +217,10 @@ std::uint32_t reserve_locked(Region& r, std::uint32_t k, Pool pool) noexcept {
       std::uint32_t i = first + (t_slot_hint + j) % size;
       SlotHead& s = r.slot(i);
       if ((s.state.load(std::memory_order_acquire) & kStateMask) != kFree) {
-        // Second pass: slots left behind by threads that died outside the lock.
-        if (pass == 0 || owner_alive(s.owner) || !reclaim_locked(r, i)) continue;
+        // Slots left behind by threads that died outside the lock (and what they held, such as
+        // a parked value) are reclaimed by whoever passes them: the first pass reclaims those
+        // it meets before a free slot, the second any it finds.
+        if (owner_alive(s.owner) || !reclaim_locked(r, i)) continue;
       }
       int rc = pthread_mutex_trylock(&s.owner);
       if (rc == EOWNERDEAD) {

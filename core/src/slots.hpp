@@ -25,18 +25,20 @@ inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max()
 // Throws ChannelError: the shared state contradicts itself (a peer scribbled on it).
 [[noreturn]] void corrupt(const char* what);
 
-// Takes the channel lock; repairs the channel first if its previous holder died.
-void lock(Region& r);
+// Takes the channel lock; repairs the channel first if its previous holder died. With a
+// deadline, false once it passes without the lock (the holder is stopped, or scribbled on).
+bool lock(Region& r, Deadline deadline = kNoDeadline);
 void unlock(Region& r) noexcept;
 
-// Holds the channel lock for a scope; release() drops it early. Guard(r, true) adopts a lock the
-// caller already holds (taken by lock(r), in this thread).
+// Holds the channel lock for a scope; release() drops it early. With a deadline, held() says
+// whether the lock was taken before it. Guard(r, d, true) adopts a lock the caller already holds
+// (taken by lock(r) in this thread), and takes nothing.
 class Guard {
  public:
-  explicit Guard(Region& r) : r_(r) { lock(r_); }
-  Guard(Region& r, bool already_held) : r_(r) {
-    if (!already_held) lock(r_);
-  }
+  explicit Guard(Region& r, Deadline deadline = kNoDeadline) : r_(r), held_(lock(r_, deadline)) {}
+  Guard(Region& r, Deadline deadline, bool already_held)
+      : r_(r), held_(already_held || lock(r_, deadline)) {}
+  bool held() const noexcept { return held_; }
   ~Guard() {
     if (held_) unlock(r_);
   }
@@ -49,7 +51,7 @@ class Guard {
 
  private:
   Region& r_;
-  bool held_ = true;
+  bool held_;
 };
 
 // Queues slot i (I1). Also a change that can make a case ready: bumps the change count.

@@ -1,6 +1,7 @@
 // ceramic — the tracer's writer: records every process's blocking points into the trace file
 // named by CERAMIC_TRACE (format: ceramic/trace_format.hpp). Installed as the core's observer
-// when the library loads, if the variable is set; otherwise it costs nothing.
+// when the library loads, if the variable is set; otherwise it costs nothing. Creating, checking
+// and mapping the file is trace_file.cpp's; this file only writes events into it.
 //
 // In-process state (the interned strings, the channels this process holds) is guarded by one
 // mutex that pthread_atfork holds across fork, so a child never inherits it locked. Everything
@@ -8,9 +9,6 @@
 
 #include "tracer.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +23,7 @@
 #include "ceramic/hooks.hpp"
 #include "ceramic/trace_format.hpp"
 #include "ceramic/detail/futex.hpp"
+#include "trace_file.hpp"
 #include "wait.hpp"
 
 namespace ceramic::detail {
@@ -38,8 +37,12 @@ Tracer* g_tracer = nullptr;
 
 class Tracer final : public hooks::Observer {
  public:
-  explicit Tracer(unsigned char* base)
-      : base_(base), h_(*reinterpret_cast<FileHeader*>(base)), proc_name_(program_invocation_short_name) {}
+  // layout: checked once at attach (trace_file.cpp); never re-read from the file.
+  Tracer(unsigned char* base, const TraceLayout& layout)
+      : base_(base),
+        l_(layout),
+        h_(*reinterpret_cast<FileHeader*>(base)),
+        proc_name_(program_invocation_short_name) {}
 
   void on_event(const hooks::Record& r) noexcept override;
   // The calling thread is ending (its thread_local state is being destroyed).
@@ -51,10 +54,12 @@ class Tracer final : public hooks::Observer {
  private:
   static constexpr std::uint32_t kNoEntry = UINT32_MAX;
 
-  ThreadEntry* threads() { return reinterpret_cast<ThreadEntry*>(base_ + h_.threads_off); }
-  ChannelEntry* channels() { return reinterpret_cast<ChannelEntry*>(base_ + h_.channels_off); }
-  Event* ring() { return reinterpret_cast<Event*>(base_ + h_.ring_off); }
-  std::int64_t now() const { return now_ns() - h_.created_mono_ns; }
+  // Sections at the private layout's offsets. Of the header, only its atomic counters are used
+  // (h_ below), and every index drawn from them is checked against l_.
+  ThreadEntry* threads() { return reinterpret_cast<ThreadEntry*>(base_ + l_.threads_off); }
+  ChannelEntry* channels() { return reinterpret_cast<ChannelEntry*>(base_ + l_.channels_off); }
+  Event* ring() { return reinterpret_cast<Event*>(base_ + l_.ring_off); }
+  std::int64_t now() const { return now_ns() - l_.created_mono_ns; }
 
   std::uint32_t intern(const char* site_file);  // a __builtin_FILE() literal
   std::uint32_t intern_text(const std::string& s);
@@ -78,7 +83,8 @@ class Tracer final : public hooks::Observer {
   }
 
   unsigned char* base_;
-  FileHeader& h_;
+  const TraceLayout l_;
+  FileHeader& h_;  // its atomic counters only
   std::map<const char*, std::uint32_t> sites_;       // source files: literals, by address
   std::map<std::string, std::uint32_t> texts_;       // everything interned, by content
   std::map<std::uint64_t, std::uint32_t> held_;      // channel id -> handles in this process
@@ -104,11 +110,11 @@ std::uint32_t Tracer::intern_text(const std::string& s) {
   if (it != texts_.end()) return it->second;
   std::size_t n = s.size() + 1;
   std::uint32_t off = h_.strings_used.fetch_add(static_cast<std::uint32_t>(n));
-  if (off + n > h_.string_bytes) {
+  if (off + n > l_.string_bytes) {
     h_.dropped_strings.fetch_add(1);
     return 0;
   }
-  std::memcpy(base_ + h_.strings_off + off, s.c_str(), n);
+  std::memcpy(base_ + l_.strings_off + off, s.c_str(), n);
   texts_.emplace(s, off);
   return off;
 }
@@ -116,7 +122,7 @@ std::uint32_t Tracer::intern_text(const std::string& s) {
 ThreadEntry* Tracer::me() {
   if (t_entry_ == kNoEntry) {
     std::uint32_t i = h_.threads_used.fetch_add(1);
-    if (i >= h_.max_threads) {
+    if (i >= l_.max_threads) {
       h_.dropped_threads.fetch_add(1);
       return nullptr;
     }
@@ -145,7 +151,7 @@ ChannelEntry* Tracer::find_channel(std::uint64_t id) {
   auto it = entries_.find(id);
   if (it != entries_.end()) return &channels()[it->second];
   // Opened by name, or inherited from a process that created it: look it up.
-  std::uint32_t used = std::min(h_.channels_used.load(std::memory_order_acquire), h_.max_channels);
+  std::uint32_t used = std::min(h_.channels_used.load(std::memory_order_acquire), l_.max_channels);
   for (std::uint32_t i = 0; i < used; ++i) {
     if (channels()[i].id.load(std::memory_order_acquire) == id) {
       entries_.emplace(id, i);
@@ -196,7 +202,7 @@ void Tracer::release_all() {
 void Tracer::thread_finished() noexcept {
   try {
     std::lock_guard<std::mutex> lock(mu);
-    if (t_entry_ == kNoEntry || t_entry_ >= h_.max_threads) return;
+    if (t_entry_ == kNoEntry || t_entry_ >= l_.max_threads) return;
     ThreadEntry& t = threads()[t_entry_];
     if (t.pid != self_pid() || t.state == static_cast<std::uint32_t>(ThreadState::exited)) return;
     update([](ThreadEntry& e) { e.state = static_cast<std::uint32_t>(ThreadState::finished); });
@@ -206,7 +212,7 @@ void Tracer::thread_finished() noexcept {
 
 void Tracer::record(const hooks::Record& r, EventKind kind, std::uint32_t file) {
   std::uint64_t seq = h_.ring_head.fetch_add(1, std::memory_order_acq_rel) + 1;
-  Event& e = ring()[seq & (h_.ring_capacity - 1)];
+  Event& e = ring()[seq & (l_.ring_capacity - 1)];
   e.seq.store(0, std::memory_order_relaxed);  // being rewritten
   std::atomic_thread_fence(std::memory_order_release);
   e.t_ns = now();
@@ -233,7 +239,7 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
     switch (r.event) {
       case hooks::Event::channel_created: {
         std::uint32_t i = h_.channels_used.fetch_add(1);
-        if (i >= h_.max_channels) {
+        if (i >= l_.max_channels) {
           h_.dropped_channels.fetch_add(1);
         } else {
           ChannelEntry& c = channels()[i];
@@ -304,12 +310,14 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
           t.join_pid = join ? r.peer : 0;
           t.file = file;
           t.line = r.site.line;
-          if (!join && t.n_waits < kMaxWaits) {
-            t.wait_ops[t.n_waits] = static_cast<std::uint8_t>(
+          const auto n = t.n_waits;  // read once: the file is shared
+          if (!join && n < kMaxWaits) {
+            t.wait_ops[n] = static_cast<std::uint8_t>(
                 r.op == hooks::Op::select ? (r.value ? WaitOp::send : WaitOp::recv)
                 : r.op == hooks::Op::send ? WaitOp::send
                                           : WaitOp::recv);
-            t.waits[t.n_waits++] = r.channel;
+            t.waits[n] = r.channel;
+            t.n_waits = n + 1;
           }
         });
         record(r, join ? EventKind::join_begin : EventKind::block, file);
@@ -342,6 +350,9 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
         if (ChannelEntry* c = find_channel(r.channel)) c->closed.store(1, std::memory_order_release);
         record(r, EventKind::close, file);
         break;
+      case hooks::Event::kill:
+        record(r, EventKind::kill, file);
+        break;
     }
   } catch (...) {
     // Tracing never breaks the traced program (an allocation failed: this event is lost).
@@ -361,74 +372,12 @@ void atfork_child() {
   }
 }
 
-unsigned char* map_file(int fd, std::size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  return p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
-}
-
-// Creates and initialises a trace file; false if it exists already.
-bool create_file(const char* path, std::string* err) {
-  try {
-    trace::create_file(path);
-    return true;
-  } catch (const std::system_error& e) {
-    if (e.code().value() != EEXIST) *err = e.what();
-    return false;
-  }
-}
 
 }  // namespace
-
-void init_trace_file(unsigned char* base, std::uint32_t threads, std::uint32_t channels,
-                     std::uint32_t ring, std::uint32_t strings) {
-  Geometry g = geometry(threads, channels, ring, strings);
-  auto& h = *reinterpret_cast<FileHeader*>(base);
-  h.version = kVersion;
-  h.header_bytes = sizeof(FileHeader);
-  h.max_threads = threads;
-  h.max_channels = channels;
-  h.ring_capacity = ring;
-  h.string_bytes = strings;
-  h.threads_off = g.threads_off;
-  h.channels_off = g.channels_off;
-  h.ring_off = g.ring_off;
-  h.strings_off = g.strings_off;
-  h.file_bytes = g.file_bytes;
-  h.created_mono_ns = now_ns();
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  h.created_real_ns = static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  h.root_pid = getpid();
-  h.strings_used.store(1);  // offset 0: the empty string
-  h.ring_head.store(0);
-  h.magic.store(kMagic, std::memory_order_release);  // pairs with attach's acquire
-}
 
 }  // namespace ceramic::detail
 
 namespace ceramic::trace {
-
-void create_file(const std::string& path, Capacities c) {
-  std::uint32_t ring = 1;
-  while (ring < c.events && ring < (1u << 26)) ring <<= 1;
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + path);
-  Geometry g = geometry(c.threads, c.channels, ring, c.string_bytes);
-  unsigned char* base = nullptr;
-  int err = 0;
-  if (ftruncate(fd, static_cast<off_t>(g.file_bytes)) == 0) {
-    void* p = mmap(nullptr, g.file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p != MAP_FAILED) base = static_cast<unsigned char*>(p);
-  }
-  if (base == nullptr) err = errno;
-  close(fd);
-  if (base == nullptr) {
-    unlink(path.c_str());
-    throw std::system_error(err, std::generic_category(), "cannot size " + path);
-  }
-  detail::init_trace_file(base, c.threads, c.channels, ring, c.string_bytes);
-  munmap(base, g.file_bytes);
-}
 
 bool start(const std::string& path) { return detail::tracer_attach(path.c_str()); }
 
@@ -445,37 +394,17 @@ bool tracer_autostart() noexcept {
 }
 
 bool tracer_attach(const char* path) noexcept {
-  std::string err;
-  create_file(path, &err);
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  struct stat st {};
-  unsigned char* base = nullptr;
-  if (fd >= 0 && fstat(fd, &st) == 0 && static_cast<std::size_t>(st.st_size) >= sizeof(FileHeader)) {
-    base = map_file(fd, static_cast<std::size_t>(st.st_size));
+  std::string why;
+  AttachedTrace t = attach_trace_file(path, &why);
+  if (t.base == nullptr) {
+    std::fprintf(stderr, "ceramic: tracing disabled: %s: %s\n", path, why.c_str());
+    return false;
   }
-  if (fd >= 0) close(fd);
-  const char* why = err.empty() ? "not a ceramic trace file" : err.c_str();
-  if (base != nullptr) {
-    auto& h = *reinterpret_cast<FileHeader*>(base);
-    Geometry g = geometry(h.max_threads, h.max_channels, h.ring_capacity, h.string_bytes);
-    bool ok = h.magic.load(std::memory_order_acquire) == kMagic && h.version == kVersion &&
-              h.ring_capacity != 0 && (h.ring_capacity & (h.ring_capacity - 1)) == 0 &&
-              g.file_bytes == h.file_bytes && g.file_bytes <= static_cast<std::uint64_t>(st.st_size) &&
-              g.threads_off == h.threads_off && g.channels_off == h.channels_off &&
-              g.ring_off == h.ring_off && g.strings_off == h.strings_off;
-    if (ok) {
-      static std::once_flag atfork_once;
-      std::call_once(atfork_once, [] {
-        pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
-      });
-      g_tracer = new Tracer(base);  // never destroyed: threads may trace until the very end
-      hooks::install(g_tracer);
-      return true;
-    }
-    munmap(base, static_cast<std::size_t>(st.st_size));
-  }
-  std::fprintf(stderr, "ceramic: tracing disabled: %s: %s\n", path, why);
-  return false;
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] { pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child); });
+  g_tracer = new Tracer(t.base, t.layout);  // never destroyed: threads may trace until the very end
+  hooks::install(g_tracer);
+  return true;
 }
 
 }  // namespace ceramic::detail

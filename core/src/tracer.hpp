@@ -13,9 +13,4 @@ bool tracer_autostart() noexcept;
 // Attaches to the trace file at path (creating it if missing) and installs the tracer.
 bool tracer_attach(const char* path) noexcept;
 
-// Writes a fresh header for a trace file of the given capacities (ring: a power of two) into
-// base, which maps at least trace::geometry(...).file_bytes zeroed bytes.
-void init_trace_file(unsigned char* base, std::uint32_t threads, std::uint32_t channels,
-                     std::uint32_t ring, std::uint32_t strings);
-
 }  // namespace ceramic::detail

@@ -1,7 +1,13 @@
 #include "transfer.hpp"
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstring>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "large_value.hpp"
 #include "slots.hpp"
@@ -9,23 +15,29 @@
 
 namespace ceramic::detail {
 
+const char* len_problem(std::uint64_t len, const Geometry& g, bool may_be_large) noexcept {
+  if (g.elem_size != 0 && len != g.elem_size) return "value length does not match the type";
+  if (len > g.max_value) return "value length above the channel's max_value_bytes";
+  if (!may_be_large && len > g.inline_bytes) return "inline value longer than its slot";
+  return nullptr;
+}
+
 std::uint64_t checked_len(std::uint64_t len, const Geometry& g, bool may_be_large) {
-  if (g.elem_size != 0 && len != g.elem_size) corrupt("value length does not match the type");
-  if (len > kMaxValueBytes) corrupt("value length out of range");
-  if (!may_be_large && len > g.inline_bytes) corrupt("inline value longer than its slot");
+  if (const char* what = len_problem(len, g, may_be_large)) corrupt(what);
   return len;
 }
 
 void* prepare(Sink sink, std::size_t len) {
-  void* p = sink.prepare(sink.ctx, len);
+  void* p;
+  try {
+    p = sink.prepare(sink.ctx, len);
+  } catch (const std::bad_alloc&) {
+    throw ChannelError("ceramic: no memory to receive a " + std::to_string(len) + "-byte value");
+  } catch (const std::length_error&) {
+    throw ChannelError("ceramic: cannot receive a " + std::to_string(len) + "-byte value");
+  }
   if (p == nullptr && len != 0) corrupt("value of unexpected length");
   return p;
-}
-
-std::uint64_t next_spill_id() noexcept {
-  static std::atomic<std::uint32_t> counter{0};
-  return (static_cast<std::uint64_t>(self_pid()) << 32) |
-         counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- parked values (buffered std::string channels) ----------------------------------------
@@ -33,28 +45,54 @@ std::uint64_t next_spill_id() noexcept {
 std::uint64_t parked_offset(Region& r, std::uint64_t ref, std::size_t len) {
   if (r.value_fd() < 0) corrupt("parked value in a channel without a value file");
   std::uint64_t off = ref - 1;
-  if (ref == 0 || off > (std::uint64_t{1} << 60) || len > kMaxValueBytes) {
+  if (ref == 0 || off > kMaxParkOffset || len > kMaxValueBytes) {
     corrupt("parked value reference out of range");
   }
   return r.geo().total + off;
 }
 
-std::uint64_t park(Region& r, const void* data, std::size_t len) {
+std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner) {
+  if (r.value_fd() < 0) corrupt("long value in a channel without a value file");
   std::uint64_t off;
   {
     Guard g(r);
     off = r.hdr().r.heap_top;
+    if (off > kMaxParkOffset) corrupt("value file position out of range");
     r.hdr().r.heap_top = off + (len + kParkAlign - 1) / kParkAlign * kParkAlign;
+    // Recorded before the bytes are written: if we die while writing them, whoever reclaims
+    // our slot frees the space (reclaim_locked).
+    if (owner != kNone) r.tail(owner).ref.spill = off + 1;
   }
   park_write(r.value_fd(), r.geo().total + off, data, len);
   return off + 1;
 }
 
-void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink) {
+bool unpark_into(Region& r, std::uint64_t ref, std::size_t len, void* dst) {
   std::uint64_t at = parked_offset(r, ref, len);
-  bool ok = park_read(r.value_fd(), at, len, prepare(sink, len));
+  bool ok = park_read(r.value_fd(), at, len, dst);
   park_release(r.value_fd(), at, len);
-  if (!ok) corrupt("parked value missing");
+  return ok;
+}
+
+void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink) {
+  if (!unpark_into(r, ref, len, prepare(sink, len))) corrupt("parked value missing");
+}
+
+void hold_parked_locked(Region& r, std::uint32_t holder, std::uint64_t ref,
+                        std::size_t len) noexcept {
+  r.slot(holder).len = len;
+  r.tail(holder).ref.spill = ref;
+}
+
+void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink) {
+  try {
+    unpark(r, ref, len, sink);
+  } catch (...) {
+    drop_parked(r, ref, len);  // e.g. no memory for it: the value is lost, not its space
+    release_slot(r, holder);
+    throw;
+  }
+  release_slot(r, holder);
 }
 
 void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
@@ -70,15 +108,24 @@ void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept {
 
 namespace {
 
-// Marks the sender's slot kDone if it is still the slot we pulled from.
-void complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
+// After the value was copied: completes the sender (kDone) if its offer is still in place (its
+// slot holds the ticket, in kPulling or kSpillReady) and its owner is alive; false if not, and
+// the copy must be discarded. The kernel marks a dying thread's robust mutexes
+// FUTEX_OWNER_DIED (exit_robust_list) before its pid can be freed and reused, so an owner
+// alive after the copy was alive during all of it: the pid we read from named the sender's
+// process, never a process that took its pid after it died.
+bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
   Guard g(r);
   SlotHead& s = r.slot(src);
   std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
-  if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady)) return;
+  if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady) ||
+      !owner_alive(s.owner)) {
+    return false;
+  }
   bool w = set_state_locked(s, kDone);
   g.release();
   if (w) wake(s);
+  return true;
 }
 
 void forget_sender(Region& r, std::uint32_t src) {
@@ -86,28 +133,22 @@ void forget_sender(Region& r, std::uint32_t src) {
   if (!owner_alive(r.slot(src).owner)) reclaim_locked(r, src);
 }
 
-}  // namespace
+PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
+  if (complete_sender(r, src, src_ticket)) return PullEnd::ok;
+  forget_sender(r, src);
+  return PullEnd::sender_died;
+}
 
-PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
-  const std::uint32_t src = ref.src_slot;
-  if (src >= r.geo().slot_count) corrupt("sender slot out of range");
+// Asks the sender (its slot in kPulling) to park its value in the value file, and reads it
+// from there: the path when we may not read the sender's memory, or find no record there
+// that it offers what its slot says.
+PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std::size_t len,
+                    void* dst, const Partner& sender) {
   SlotHead& s = r.slot(src);
-  Partner sender{&s.owner, &r.tail(src).ticket, ref.src_ticket};
-  void* dst = prepare(sink, len);
-  PullResult res = pull_value(ref.src_pid, ref.addr, len, dst);
-  if (res == PullResult::ok) {
-    complete_sender(r, src, ref.src_ticket);
-    return PullEnd::ok;
-  }
-  if (!sender.alive()) {
-    forget_sender(r, src);
-    return PullEnd::sender_died;
-  }
-  // We may not read the sender's memory (ptrace restrictions): ask it to spill the value, if
-  // its slot is still the one we pulled from (it may have died and been reused meanwhile).
   {
     Guard g(r);
-    if (r.tail(src).ticket != ref.src_ticket ||
+    // Its slot may have been reclaimed and reused meanwhile (the sender died).
+    if (r.tail(src).ticket != src_ticket ||
         (s.state.load(std::memory_order_acquire) & kStateMask) != kPulling) {
       g.release();
       forget_sender(r, src);
@@ -115,21 +156,90 @@ PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
     }
     if (set_state_locked(s, kSpillReq)) wake(s);
   }
-  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed ||
-      (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
+  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed) {
     forget_sender(r, src);
     return PullEnd::sender_died;
   }
-  std::uint64_t spill = r.tail(src).ref.spill;
-  if (!spill_read(spill_name(r.id(), spill), len, dst)) {
+  // The sender recorded in its slot where it parked the value (park). Read it under the lock
+  // while the slot is still this offer's: once the sender dies, its slot may be reclaimed and
+  // reused, and the place recorded then is another value's, which we must not punch out.
+  // The place read here is ours for good: the value file never hands out a place twice.
+  std::uint64_t at;
+  {
+    Guard g(r);
+    if (r.tail(src).ticket != src_ticket ||
+        (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
+      g.release();
+      forget_sender(r, src);
+      return PullEnd::sender_died;
+    }
+    at = r.tail(src).ref.spill;
+  }
+  if (!unpark_into(r, at, len, dst)) {
     if (!sender.alive()) {
       forget_sender(r, src);
       return PullEnd::sender_died;
     }
-    corrupt("spilled value missing");
+    corrupt("parked value missing");
   }
-  complete_sender(r, src, ref.src_ticket);
-  return PullEnd::ok;
+  return finish_pull(r, src, src_ticket);
+}
+
+// A select offers its long value first and registers it after (select.cpp answers, then calls
+// wait_sender): give it a moment to do so before asking for the value to be parked.
+template <class F>
+auto within_a_moment(F&& registered) {
+  for (int i = 0; i < 3; ++i) {
+    if (auto v = registered()) return v;
+    sched_yield();
+  }
+  return registered();
+}
+
+PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
+  const std::uint32_t src = ref.src_slot;
+  Partner sender{&r.slot(src).owner, &r.tail(src).ticket, ref.src_ticket};
+  // Where the sender keeps its record of the offer (ValueRef::proof), once it has one.
+  auto proof = [&] { return __atomic_load_n(&r.tail(src).ref.proof, __ATOMIC_ACQUIRE); };
+  if (!spill_forced()) {
+    if (ref.src_pid == self_pid()) {
+      // A sender in our own process: copy only from where it registered its value, never
+      // from ref.addr. Not registered: a select that is slow to register, or a forged offer;
+      // either way the sender is asked to park it.
+      if (within_a_moment([&] { return copy_own_offer(r.id(), src, ref.src_ticket, len, dst); })) {
+        return finish_pull(r, src, ref.src_ticket);
+      }
+    } else if (const std::uint64_t record = within_a_moment(proof); record != 0) {
+      // Another process: the value, and its sender's record that it offers it.
+      PullResult res =
+          read_offer(ref.src_pid, record, r.id(), src, ref.src_ticket, ref.addr, len, dst);
+      if (res == PullResult::ok) return finish_pull(r, src, ref.src_ticket);
+      if (res != PullResult::no_permission && !sender.alive()) {
+        forget_sender(r, src);
+        return PullEnd::sender_died;
+      }
+      // We may not read its memory (ptrace rules), or what we read is not its offer (a forged
+      // one): ask for the value to be parked.
+    }
+  }
+  return pull_parked(r, src, ref.src_ticket, len, dst, sender);
+}
+
+}  // namespace
+
+PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
+  if (ref.src_slot >= r.geo().slot_count) corrupt("sender slot out of range");
+  void* dst = prepare(sink, len);
+  PullEnd e;
+  try {
+    e = pull_into(r, ref, len, dst);
+  } catch (...) {
+    sink.prepare(sink.ctx, 0);
+    throw;
+  }
+  // Nothing was received: leave none of the bytes read (they may be another process's).
+  if (e != PullEnd::ok) sink.prepare(sink.ctx, 0);
+  return e;
 }
 
 
@@ -193,10 +303,21 @@ namespace {
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                      pid_t* peer) {
   SlotHead& s = r.slot(me);
-  std::uint64_t fallback_spill = 0;
-  auto cleanup = [&] {
-    if (fallback_spill != 0) spill_discard(spill_name(r.id(), fallback_spill));
-  };
+  // A receiver in this process copies a long unbuffered value from the address registered
+  // here, and one in another process checks the record registered here. Channel::send
+  // registers before it offers (and has published the record: proof != 0, nothing to do); a
+  // select offers first and registers here, and a receiver that comes too early asks us to
+  // park the value. (proof is only a hint here: if a peer scribbled it, receivers park.)
+  std::optional<OwnOffer> own;
+  if (len > r.geo().inline_bytes && r.geo().capacity == 0 &&
+      __atomic_load_n(&r.tail(me).ref.proof, __ATOMIC_RELAXED) == 0) {
+    own.emplace(r.id(), me, r.tail(me).ticket, data, len);
+    if (std::uint64_t proof = own->proof(); proof != 0) {
+      // Pairs with the puller's acquire load in pull_into.
+      __atomic_store_n(&r.tail(me).ref.proof, proof, __ATOMIC_RELEASE);
+    }
+  }
+  std::uint64_t parked = 0;  // where we parked our value for the receiver, once asked to
   for (;;) {
     std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
     switch (st) {
@@ -205,8 +326,7 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
         continue;
       case kDone:
         if (peer != nullptr && r.tail(me).ref.peer_pid != 0) *peer = r.tail(me).ref.peer_pid;
-        release_slot(r, me);
-        cleanup();
+        release_slot(r, me);  // a parked value was punched out by the receiver
         return End::ok;
       case kClosed:
         release_slot(r, me);
@@ -231,8 +351,8 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
         std::uint32_t now = s.state.load(std::memory_order_acquire) & kStateMask;
         if (now != kPulling && now != kSpillReady) continue;
         if (!owner_alive(r.slot(ref.puller_slot).owner)) reclaim_locked(r, ref.puller_slot);
-        cleanup();
-        fallback_spill = 0;
+        drop_parked(r, parked, len);
+        parked = 0;
         // Not delivered. Do not re-queue from here: a receiver may have queued itself while
         // we were busy, and both queues must never hold waiters at once (I2). The caller
         // starts the operation again, or reports peer_died if it has a deadline.
@@ -240,13 +360,12 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
         release_slot(r, me);
         return End::peer_died;
       }
-      case kSpillReq: {
-        fallback_spill = next_spill_id();
-        spill_write(spill_name(r.id(), fallback_spill), data, len);
-        r.tail(me).ref.spill = fallback_spill;
+      case kSpillReq:
+        // The receiver may not read our memory: park the value for it. Its place is recorded
+        // in our slot before it is written, so a death while writing leaks nothing.
+        parked = park(r, data, len, me);
         publish_state(s.state, kSpillReady);  // pairs with the puller's acquire of the state
         continue;
-      }
       default:
         corrupt("unexpected sender slot state");
     }
@@ -269,10 +388,10 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
           if (peer != nullptr) *peer = r.tail(me).ref.src_pid;  // another line: only if asked
           release_slot(r, me);
         } else {
+          // Parked: our slot (kDone, ValueRef::spill) owns the value until we have read it.
           const ValueRef ref = r.tail(me).ref;
           if (peer != nullptr) *peer = ref.src_pid;
-          release_slot(r, me);
-          unpark(r, ref.spill, len, sink);
+          unpark_held(r, me, ref.spill, len, sink);
         }
         return End::ok;
       }

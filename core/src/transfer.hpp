@@ -1,6 +1,6 @@
 // ceramic — moving values between the two sides of an operation: length checks, values parked
-// in a buffered channel's value file, and the large-value pull (the receiver reads the
-// sender's memory while the sender waits in kPulling).
+// in a string channel's value file, and the large-value pull (the receiver copies the sender's
+// value, or has it parked, while the sender waits in kPulling; "LARGE VALUES" in layout.hpp).
 #pragma once
 
 #include <cstddef>
@@ -9,25 +9,47 @@
 #include "ceramic/detail/channel.hpp"
 #include "layout.hpp"
 #include "region.hpp"
+#include "slots.hpp"
 
 namespace ceramic::detail {
 
-// A length read from shared memory, checked against the channel's type and slot size.
+// A length read from shared memory, checked against the channel's type, its max_value_bytes
+// (the private copy in Geometry) and, unless may_be_large, the slot size: what is wrong with
+// it, or nullptr. checked_len throws ChannelError (corrupt) instead.
+const char* len_problem(std::uint64_t len, const Geometry& g, bool may_be_large) noexcept;
 std::uint64_t checked_len(std::uint64_t len, const Geometry& g, bool may_be_large);
-// The sink's memory for exactly len bytes (ChannelError if the type cannot hold them).
+// The sink's memory for exactly len bytes. Throws ChannelError, and nothing else, if the type
+// cannot hold them or there is no memory for them (len has been checked: checked_len).
 void* prepare(Sink sink, std::size_t len);
-// Names the next fallback spill object of this process.
-std::uint64_t next_spill_id() noexcept;
-
 // Parks a long value in the value file; returns its reference (1 + offset). Takes the lock.
-std::uint64_t park(Region& r, const void* data, std::size_t len);
-// Reads a parked value into sink and frees its space.
+// owner: a slot of the caller's that then owns the parked value (its ValueRef::spill is set
+// before the bytes are written), or kNone.
+std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner = kNone);
+// Reads a parked value into sink (into dst) and frees its space. unpark_into: false if the
+// file does not hold len bytes there.
 void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink);
+bool unpark_into(Region& r, std::uint64_t ref, std::size_t len, void* dst);
+// The highest offset a parked value may have in the value file (2^60).
+inline constexpr std::uint64_t kMaxParkOffset = std::uint64_t{1} << 60;
 void drop_parked(Region& r, std::uint64_t ref, std::size_t len) noexcept;
+// A receiver about to read a parked value outside the lock first reserves a transfer slot of
+// its own (reserve_locked, Pool::transfer) and, once the value is its own (the ring position or
+// the sender's kDone has been stored), records the value in it: kRecvKind, kReserved, len,
+// ValueRef::spill. If it dies while reading, whoever reclaims the slot frees the value
+// (reclaim_locked). Recorded any earlier, a death under the lock would have repair_locked free
+// a value the ring or the sender still owns; recorded after, a death between the two stores
+// leaks the value until the channel goes, and never frees one in use. Lock held.
+void hold_parked_locked(Region& r, std::uint32_t holder, std::uint64_t ref,
+                        std::size_t len) noexcept;
+// Reads the parked value that our slot `holder` owns into sink, frees its space, and releases
+// the slot (also when it throws).
+void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink);
 
 enum class PullEnd { ok, sender_died };
 // Copies the large value described by ref (the sender's slot is in kPulling) into sink. The
-// caller holds a slot of its own, the sender's proof that the puller lives.
+// caller holds a slot of its own, the sender's proof that the puller lives. Trusts nothing in
+// ref but as a key: see "LARGE VALUES" in layout.hpp. sender_died: nothing was received (the
+// sink is emptied: no byte read from a dead sender's pid or a forged address is kept).
 PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink);
 
 // How a wait on one's own slot ended. retry: a select declined our proposal, or the select we
@@ -36,9 +58,11 @@ enum class End { ok, closed, timeout, peer_died, retry };
 
 // The sender's wait on its own slot `me`: queued (kWaiting), offering a large value or
 // proposing to a select (kPulling, kSpillReq, kSpillReady). Releases the slot before returning.
-// peer_died: the receiver pulling our value died (not delivered). Never drops a parked value:
-// the caller still owns it unless the result is ok. *peer (if not null) gets the
-// receiver's pid when the receiver recorded it (tracing).
+// peer_died: the receiver pulling our value died (not delivered). Never drops a value the
+// caller parked (buffered channels): the caller still owns it unless the result is ok. A value
+// it parks itself for a receiver that may not read our memory (kSpillReq), it frees if that
+// receiver dies. *peer (if not null) gets the receiver's pid when the receiver recorded it
+// (tracing).
 End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                 pid_t* peer = nullptr);
 

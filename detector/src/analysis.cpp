@@ -21,6 +21,10 @@ struct Graph {
   std::unordered_map<pid_t, std::vector<std::size_t>> joiners;          // child -> S threads
   std::unordered_map<pid_t, int> active;  // threads of pid that can act (not in S, not exited)
   std::vector<char> in_s;
+  // After the fixed point: pid -> the thread entry that best describes the process (a stuck
+  // one, else the last to have done something). Built once: a report names the same process
+  // once per wait, and a process may have tens of thousands of entries.
+  std::unordered_map<pid_t, std::size_t> describes;
 
   explicit Graph(const Snapshot& snap) : s(snap) {}
 
@@ -60,18 +64,21 @@ ChannelRef ref_of(const Snapshot& s, std::uint64_t id) {
   return r;
 }
 
-// The thread entry that best describes a process: a stuck one, else the last to have done
-// something.
-const ThreadInfo* main_thread(const Graph& g, pid_t pid) {
-  auto it = g.threads_of.find(pid);
-  if (it == g.threads_of.end()) return nullptr;
-  const ThreadInfo* best = nullptr;
-  for (std::size_t i : it->second) {
-    const ThreadInfo& t = g.s.threads[i];
-    if (g.in_s[i]) return &t;
-    if (best == nullptr || t.ops > best->ops) best = &t;
+// Graph::describes, in one pass over the threads: per process its first stuck entry, else the
+// first of those with the most operations.
+void describe_processes(Graph& g) {
+  for (std::size_t i = 0; i < g.s.threads.size(); ++i) {
+    auto [it, fresh] = g.describes.try_emplace(g.s.threads[i].pid, i);
+    const std::size_t best = it->second;
+    if (fresh || g.in_s[best]) continue;
+    if (g.in_s[i] || g.s.threads[i].ops > g.s.threads[best].ops) it->second = i;
   }
-  return best;
+}
+
+// The thread entry that best describes a process (describe_processes() must have run).
+const ThreadInfo* main_thread(const Graph& g, pid_t pid) {
+  auto it = g.describes.find(pid);
+  return it == g.describes.end() ? nullptr : &g.s.threads[it->second];
 }
 
 std::string name_of(const Graph& g, pid_t pid) {
@@ -216,10 +223,16 @@ Report analyze(const Snapshot& s) {
     pid_t pid = s.threads[i].pid;
     if (g.active[pid]++ > 0) continue;  // it could act already: nothing new
     for (std::uint64_t c : g.held_by[pid]) {
-      for (std::size_t w : g.waiters[c]) remove(w);
+      // Released once for good: another holder that wakes up later has nothing left to do
+      // here, so every waiter list is walked once (linear, whoever holds what).
+      auto it = g.waiters.find(c);
+      if (it == g.waiters.end()) continue;
+      for (std::size_t w : it->second) remove(w);
+      g.waiters.erase(it);
     }
     for (std::size_t w : g.joiners[pid]) remove(w);
   }
+  describe_processes(g);
 
   Report r;
   std::set<std::uint64_t> channels;
@@ -288,7 +301,9 @@ Report analyze(const Snapshot& s) {
       }
       single = single && live == 1;
     }
-    r.kind = dead_end ? "no live peer" : (!r.cycles.empty() && single) ? "cycle" : "knot";
+    r.kind = dead_end                            ? Report::Kind::no_live_peer
+             : (!r.cycles.empty() && single) ? Report::Kind::cycle
+                                             : Report::Kind::knot;
   }
   return r;
 }

@@ -1,6 +1,8 @@
 #include <cstdio>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+#include <vector>
 
 #include "ceramic/detector/report.hpp"
 #include "report_util.hpp"
@@ -38,17 +40,18 @@ std::string to_dot(const Report& r) {
   std::ostringstream o;
   o << "digraph ceramic_wait_for {\n"
     << "  graph [rankdir=LR, fontname=\"Helvetica\", label="
-    << quoted(r.deadlock ? "ceramic: deadlock (" + r.kind + ")" : "ceramic: no deadlock")
+    << quoted(r.deadlock ? std::string(r.leak ? "ceramic: leak (" : "ceramic: deadlock (") + kind_name(r.kind) + ")" : "ceramic: no deadlock")
     << ", labelloc=t];\n"
     << "  node [fontname=\"Helvetica\", fontsize=11];\n"
     << "  edge [fontname=\"Helvetica\", fontsize=10];\n";
-  std::set<pid_t> stuck;
-  for (const StuckThread& t : r.stuck) stuck.insert(t.pid);
+  // Each process's stuck threads, in report order: one line each in its node.
+  std::unordered_map<pid_t, std::vector<const StuckThread*>> stuck;
+  for (const StuckThread& t : r.stuck) stuck[t.pid].push_back(&t);
   for (const Peer& p : r.processes) {
     std::string label = process_label(p.name, p.pid);
-    if (stuck.count(p.pid)) {
-      for (const StuckThread& t : r.stuck) {
-        if (t.pid == p.pid) label += "\n" + std::string(op_name(t.op)) + " at " + site(t.file, t.line);
+    if (auto it = stuck.find(p.pid); it != stuck.end()) {
+      for (const StuckThread* t : it->second) {
+        label += "\n" + std::string(op_name(t->op)) + " at " + site(t->file, t->line);
       }
       o << "  " << node(p.pid) << " [shape=box, style=\"filled,bold\", color=\"#b00020\", "
         << "fillcolor=\"#fde0e0\", label=" << quoted(label) << "];\n";

@@ -37,7 +37,8 @@ json channel_json(const ChannelRef& c) {
 std::string to_json(const Report& r) {
   json j;
   j["deadlock"] = r.deadlock;
-  if (r.deadlock) j["kind"] = r.kind;
+  if (r.deadlock) j["kind"] = kind_name(r.kind);
+  if (r.leak) j["leak"] = true;
   j["stuck"] = json::array();
   for (const StuckThread& t : r.stuck) {
     json s{{"pid", t.pid},

@@ -18,6 +18,16 @@ const char* op_name(trace::WaitOp op) noexcept {
   return "?";
 }
 
+const char* kind_name(Report::Kind k) noexcept {
+  switch (k) {
+    case Report::Kind::no_live_peer: return "no live peer";
+    case Report::Kind::cycle: return "cycle";
+    case Report::Kind::knot: return "knot";
+    case Report::Kind::none: break;
+  }
+  return "";
+}
+
 namespace {
 
 std::string why_not(const Peer& p) {
@@ -50,8 +60,15 @@ std::string to_text(const Report& r) {
     o << "ceramic: no deadlock\n";
     return o.str();
   }
-  o << "ceramic: DEADLOCK: " << r.stuck.size() << (r.stuck.size() == 1 ? " thread" : " threads")
-    << " can never proceed (" << r.kind << ")\n";
+  if (r.leak) {
+    o << "ceramic: LEAK: " << r.stuck.size() << (r.stuck.size() == 1 ? " thread was" : " threads were")
+      << " left blocked forever, ended while blocked or still blocked when the program ended ("
+      << kind_name(r.kind) << ")\n";
+  } else {
+    o << "ceramic: DEADLOCK: " << r.stuck.size()
+      << (r.stuck.size() == 1 ? " thread" : " threads") << " can never proceed (" << kind_name(r.kind)
+      << ")\n";
+  }
   for (const StuckThread& t : r.stuck) {
     o << "\n  " << process_label(t.name, t.pid);
     if (t.tid != t.pid) o << " thread " << t.tid;
@@ -75,10 +92,11 @@ std::string to_text(const Report& r) {
       }
     }
   }
+  const ProcessNames name_of(r);
   for (const auto& cycle : r.cycles) {
     o << "\n  wait-for cycle: ";
-    for (pid_t p : cycle) o << process_label(name_in(r, p), p) << " -> ";
-    o << process_label(name_in(r, cycle.front()), cycle.front()) << "\n";
+    for (pid_t p : cycle) o << process_label(name_of(p), p) << " -> ";
+    o << process_label(name_of(cycle.front()), cycle.front()) << "\n";
   }
   return o.str();
 }

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 
 #include "ceramic/detector/report.hpp"
 
@@ -57,11 +58,20 @@ inline std::string duration(std::int64_t ns) {
   return buf;
 }
 
-inline std::string name_in(const Report& r, pid_t pid) {
-  for (const Peer& p : r.processes) {
-    if (p.pid == pid) return p.name;
+// The names of a report's processes by pid, looked up in constant time (a report may list tens
+// of thousands of processes).
+class ProcessNames {
+ public:
+  explicit ProcessNames(const Report& r) {
+    for (const Peer& p : r.processes) names_.try_emplace(p.pid, &p.name);
   }
-  return {};
-}
+  std::string operator()(pid_t pid) const {
+    auto it = names_.find(pid);
+    return it == names_.end() ? std::string() : *it->second;
+  }
+
+ private:
+  std::unordered_map<pid_t, const std::string*> names_;
+};
 
 }  // namespace ceramic::detector

@@ -3,9 +3,11 @@
 //
 //   ceramic-trace dump FILE                 the processes, channels and events, readable
 //   ceramic-trace chrome FILE [-o OUT]      Chrome trace-event JSON for Perfetto UI
-//   ceramic-trace analyze FILE [--dot F] [--json F]
-//                                           the deadlock analysis of the saved state
-// Exit status: 0; analyze: 3 if the saved state is deadlocked; 2 for an unreadable file.
+//   ceramic-trace analyze FILE [--text|--json|--dot|--html|--junit F]...
+//                                           the deadlock (and leak) analysis of the saved state
+//   ceramic-trace html FILE [-o OUT]        the HTML report: graph, timeline, report
+// Exit status: 0; analyze and html: 3 if the saved state is deadlocked or leaked; 2 for an
+// unreadable file.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +15,8 @@
 
 #include "ceramic/detector/analysis.hpp"
 #include "ceramic/detector/chrome_trace.hpp"
+#include "ceramic/detector/formats.hpp"
+#include "ceramic/detector/leaks.hpp"
 #include "ceramic/detector/report.hpp"
 #include "ceramic/detector/snapshot.hpp"
 #include "../src/report_util.hpp"
@@ -36,6 +40,7 @@ const char* kind_name(EventKind k) {
     case EventKind::join_begin: return "join";
     case EventKind::join_end: return "joined";
     case EventKind::channel: return "channel";
+    case EventKind::kill: return "kill";
   }
   return "?";
 }
@@ -101,12 +106,41 @@ bool write_file(const std::string& path, const std::string& text) {
   return true;
 }
 
+// The saved state's analysis as a document: a deadlock, else a leak (threads recorded as blocked
+// forever when the trace ended), else nothing.
+ReportDocument document_of(const TraceFile& f, const std::string& file) {
+  ReportDocument d;
+  d.tool = "ceramic-trace";
+  d.name = file;
+  Snapshot s = f.snapshot(false);
+  std::vector<EventInfo> events = f.events();
+  d.report = analyze(s);
+  if (!d.report.deadlock) {
+    Report leaks = find_leaks(s, events);
+    if (leaks.leak) d.report = std::move(leaks);
+  }
+  const Report& r = d.report;
+  d.failed = r.deadlock;
+  if (r.deadlock) {
+    d.verdict = std::string(r.leak ? "leak: " : "deadlock: ") + std::to_string(r.stuck.size()) +
+                (r.stuck.size() == 1 ? " thread" : " threads") +
+                (r.leak ? " left blocked forever (" : " can never proceed (") + kind_name(r.kind) +
+                ")";
+    d.text = to_text(r);
+  } else {
+    d.verdict = "passed: no deadlock and no leak in the saved state";
+  }
+  d.timeline = build_timeline(s, events);
+  return d;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Reads a ceramic trace file: dump, export to Chrome trace JSON, or analyse."};
   app.require_subcommand(1);
-  std::string file, out_path, dot_path, json_path;
+  std::string file, out_path;
+  std::vector<std::string> outputs(formats().size());  // analyze --text/--json/--dot/--html/--junit
   auto* dump_cmd = app.add_subcommand("dump", "print the processes, channels and events");
   dump_cmd->add_option("file", file, "trace file")->required();
   auto* chrome_cmd = app.add_subcommand("chrome", "export Chrome trace-event JSON (Perfetto UI)");
@@ -114,8 +148,13 @@ int main(int argc, char** argv) {
   chrome_cmd->add_option("-o,--output", out_path, "output file (default: standard output)");
   auto* analyze_cmd = app.add_subcommand("analyze", "deadlock analysis of the saved state");
   analyze_cmd->add_option("file", file, "trace file")->required();
-  analyze_cmd->add_option("--dot", dot_path, "write the wait-for graph (Graphviz DOT)");
-  analyze_cmd->add_option("--json", json_path, "write the report as JSON");
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    analyze_cmd->add_option(std::string("--") + formats()[i].name, outputs[i], formats()[i].help)
+        ->type_name("FILE");
+  }
+  auto* html_cmd = app.add_subcommand("html", "write the HTML report (graph, timeline, report)");
+  html_cmd->add_option("file", file, "trace file")->required();
+  html_cmd->add_option("-o,--output", out_path, "output file (default: FILE.html)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -132,11 +171,18 @@ int main(int argc, char** argv) {
       }
       return write_file(out_path, json) ? 0 : 1;
     }
-    Report r = analyze(f.snapshot(false));
-    std::fputs(to_text(r).c_str(), stdout);
-    if (!dot_path.empty() && !write_file(dot_path, to_dot(r))) return 1;
-    if (!json_path.empty() && !write_file(json_path, to_json(r))) return 1;
-    return r.deadlock ? 3 : 0;
+    ReportDocument d = document_of(f, file);
+    if (*html_cmd) {
+      if (out_path.empty()) out_path = file + ".html";
+      if (!write_file(out_path, to_html(d))) return 1;
+      std::printf("%s: %s\n", out_path.c_str(), d.verdict.c_str());
+      return d.failed ? 3 : 0;
+    }
+    std::fputs(d.report.deadlock ? d.text.c_str() : to_text(d.report).c_str(), stdout);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (!outputs[i].empty() && !write_file(outputs[i], formats()[i].render(d))) return 1;
+    }
+    return d.failed ? 3 : 0;
   } catch (const TraceError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;

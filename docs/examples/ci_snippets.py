@@ -5,7 +5,7 @@ Parses ci/github-actions.yml and ci/gitlab-ci.yml (with PyYAML when python3-yaml
 else with a structural reading of their literal blocks), checks their shape and that they
 install only packages scripts/setup.sh knows, then runs each one's watchdog step exactly as
 written, in a scratch directory where ./build/app_tests is
-  - the forced seed race:    the step must exit 3 and leave deadlock.{dot,json,svg,trace}
+  - the forced seed race:    the step must exit 3 and leave deadlock.{dot,json,svg,trace,html}, junit.xml
   - a program that passes:   0
   - a program that fails:    its own status, 1
 
@@ -63,7 +63,8 @@ def watchdog_step(path):
     else:
         job = doc["tests"]
         runs = [s for s in job["script"] if "ceramic-run" in s]
-        assert job["artifacts"]["when"] == "on_failure" and job["image"] == "debian:12"
+        assert job["artifacts"]["when"] == "always" and job["image"] == "debian:12"
+        assert job["artifacts"]["reports"]["junit"] == "junit.xml", "GitLab reads the JUnit file"
     assert runs == [step], f"{path.name}: the YAML parser and the block reader disagree"
     return step
 
@@ -101,9 +102,10 @@ def main():
         assert not unknown, f"{f} installs packages scripts/setup.sh does not: {unknown}"
         step = watchdog_step(path)
         run_step(f, step, examples / "seed_race_forced", tools, 3,
-                 ["deadlock.dot", "deadlock.json", "deadlock.svg", "deadlock.trace"])
-        run_step(f, step, examples / "hello", tools, 0, [])
-        run_step(f, step, shutil.which("false"), tools, 1, [])
+                 ["deadlock.dot", "deadlock.json", "deadlock.svg", "deadlock.trace", "deadlock.html",
+                  "junit.xml"])
+        run_step(f, step, examples / "hello", tools, 0, ["junit.xml"])
+        run_step(f, step, shutil.which("false"), tools, 1, ["junit.xml"])
     print("docs.ci_snippets: both CI snippets parse"
           + (" (PyYAML)" if yaml else " (structure only: python3-yaml is not installed)")
           + "; their watchdog step exits 3 on a deadlock, else with the program's status")

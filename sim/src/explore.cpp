@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ceramic/sim/sim.hpp"
+#include "artifacts.hpp"
 #include "client.hpp"
 #include "report.hpp"
 #include "run.hpp"
@@ -364,6 +365,34 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
 }  // namespace
 }  // namespace detail
 
+namespace detail {
+
+// The options a schedule carries, for running it again.
+Options options_of(const Schedule& s) {
+  Options o;
+  o.force_unbuffered = s.unbuffered;
+  o.timeouts = s.idle_timeouts ? Timeouts::when_idle : Timeouts::any_time;
+  o.fairness_bound = s.fairness;
+  if (s.step_limit != 0) o.max_steps = s.step_limit;
+  return o;
+}
+
+// One more run of a failing schedule, drawing its timeline (exploring does not draw: a string per
+// step). Empty when the schedule no longer decodes.
+detector::Timeline schedule_timeline(const std::function<void()>& body, std::string_view schedule) {
+  std::string error;
+  auto s = decode(schedule, &error);
+  if (!s) return {};
+  Options o = options_of(*s);
+  Runner runner(o);
+  runner.record_timeline(true);
+  auto strategy = make_replay(*s);
+  strategy->begin(0);
+  return runner.run(body, *strategy, s->unbuffered).info.timeline;
+}
+
+}  // namespace detail
+
 Result replay(std::function<void()> body, std::string_view schedule) {
   std::string error;
   auto s = detail::decode(schedule, &error);
@@ -375,11 +404,7 @@ Result replay(std::function<void()> body, std::string_view schedule) {
     r.report = "ceramic sim: cannot replay \"" + std::string(schedule) + "\": " + error + "\n";
     return r;
   }
-  Options o;
-  o.force_unbuffered = s->unbuffered;
-  o.timeouts = s->idle_timeouts ? Timeouts::when_idle : Timeouts::any_time;
-  o.fairness_bound = s->fairness;
-  if (s->step_limit != 0) o.max_steps = s->step_limit;
+  Options o = options_of(*s);
   auto start = std::chrono::steady_clock::now();
   detail::Runner runner(o);
   auto strategy = detail::make_replay(*s);
@@ -442,6 +467,10 @@ Result explore(std::function<void()> body, Options o) {
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (o.print_coverage) std::fputs(to_table(r.coverage).c_str(), stderr);
+  if (!o.html.empty() && r.failed && !r.schedule.empty()) {
+    r.info.timeline = detail::schedule_timeline(body, r.schedule);
+  }
+  detail::write_artifacts(o, r);
   return r;
 }
 

@@ -108,13 +108,16 @@ std::string apply(std::string_view key, std::string_view v, Options& o) {
     if (v == "1" || v == "true") o.print_coverage = true;
     else if (v == "0" || v == "false") o.print_coverage = false;
     else return "is 0 or 1";
+  } else if (key == "html" || key == "junit" || key == "name") {
+    if (v.empty()) return key == "name" ? "is the scenario's name" : "is a file name";
+    (key == "html" ? o.html : key == "junit" ? o.junit : o.name) = std::string(v);
   } else if (key == "fairness") {
     if (!number(v, UINT32_MAX, &n)) return "is a number of steps (0: never switch to a fair schedule)";
     o.fairness_bound = n;
   } else {
     return "is not an option (strategy, iterations, seed, depth, unbuffered, max_steps, time, "
            "shard, workers, progress, step_timeout, max_value_bytes, max_processes, reduction, "
-           "timeouts, fairness, patience, coverage)";
+           "timeouts, fairness, patience, coverage, html, junit, name)";
   }
   return {};
 }

@@ -116,6 +116,14 @@ class Runner::Execution {
   void cover_waits(const std::vector<Transition>& enabled);
   void cover_wait(Task& t);
   void cover_completion(int task, int case_index);
+  // The timeline (Runner::record_timeline): a lane a task, time in steps. A wait is drawn from
+  // the step after its arrival to the step that released it, when other steps came between.
+  void draw_arrival(const Task& t);
+  void draw_release(const Reply& r, std::int64_t step);
+  void draw_instant(int task, std::string what, std::int64_t step, const Pending* p = nullptr);
+  void draw_transition(const Transition& tr);
+  void draw_end();
+  std::vector<std::int64_t> arrived_;  // per task: steps taken when its pending op arrived
   std::vector<std::size_t> starved_;  // per task: choice points it could have moved and did not
   std::size_t settling_ = 0;    // steps taken since the root returned from the body
   bool fair_ = false;           // the schedule runs fairly from here on
@@ -345,6 +353,7 @@ bool Runner::Execution::ingest(Task& t) {
   t.state = TaskState::parked;
   t.waited = false;
   cover_arrival(t);
+  if (r_.timeline_) draw_arrival(t);
   return true;
 }
 
@@ -459,6 +468,7 @@ bool Runner::Execution::spawn(int self) {
   Task& t = model_.tasks[self];
   Effects e;
   e.step = t.name + " starts " + c.name;
+  if (r_.timeline_) draw_instant(self, "start " + c.name, static_cast<std::int64_t>(out_.steps) + 1);
   Reply r(self);
   r.child_box = b;
   e.replies.push_back(r);
@@ -477,6 +487,7 @@ bool Runner::Execution::deliver(Effects e) {
   }
   note(std::move(e.step));
   for (Reply& r : e.replies) {
+    if (r_.timeline_) draw_release(r, static_cast<std::int64_t>(out_.steps));
     Task& t = model_.tasks[r.task];
     Box& b = box(t.box);
     b.fired = r.fired;
@@ -613,6 +624,10 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       }
       if (t.pending.op == OpKind::join) cover_completion(static_cast<int>(i), -1);
       const int code = t.pending.op == OpKind::exit ? t.pending.code : 0;
+      if (r_.timeline_ && t.pending.op == OpKind::exit) {
+        draw_instant(static_cast<int>(i), "exit " + std::to_string(code),
+                     static_cast<std::int64_t>(out_.steps) + 1);
+      }
       const std::string why = t.pending.text;
       failed = !deliver(model_.apply_invisible(static_cast<int>(i)));
       if (!failed && code != 0) {
@@ -689,8 +704,10 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       cover_completion(tr.task, tr.case_index);
       cover_completion(tr.partner, tr.partner_case);
     }
+    if (r_.timeline_) draw_transition(tr);
     if (!deliver(model_.apply(tr))) break;
   }
+  if (r_.timeline_) draw_end();
   strategy_.end(out_.choices);
   if (!out_.failed() && !strategy_.error().empty()) {
     fail(Failure::mismatch, strategy_.error());
@@ -701,6 +718,99 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
 }
 
 // ---- Runner --------------------------------------------------------------------------------
+
+// ---- the timeline of one schedule ----------------------------------------------------------
+
+namespace {
+std::string site_of(const Pending& p) {
+  if (p.file.empty()) return {};
+  std::size_t slash = p.file.rfind('/');
+  return (slash == std::string::npos ? p.file : p.file.substr(slash + 1)) + ":" + std::to_string(p.line);
+}
+// "send main#1", "recv w#2", "select", "join".
+std::string wait_what(const Model& m, const Task& t, const char* op) {
+  std::string what = op;
+  if (t.pending.op != OpKind::select && t.pending.op != OpKind::join && !t.pending.cases.empty()) {
+    const Chan* ch = m.find(t.pending.cases[0].channel);
+    what += " " + (ch ? ch->label : std::string("?"));
+  }
+  return what;
+}
+}  // namespace
+
+void Runner::Execution::draw_arrival(const Task& t) {
+  if (arrived_.size() <= static_cast<std::size_t>(t.index)) arrived_.resize(t.index + 1, -1);
+  arrived_[t.index] = static_cast<std::int64_t>(out_.steps);
+}
+
+void Runner::Execution::draw_instant(int task, std::string what, std::int64_t step, const Pending* p) {
+  if (task < 0) return;
+  out_.info.timeline.instants.push_back(
+      {static_cast<std::size_t>(task), step, std::move(what), p ? site_of(*p) : std::string()});
+}
+
+void Runner::Execution::draw_release(const Reply& r, std::int64_t step) {
+  const Task& t = model_.tasks[r.task];
+  const char* op = covered_op(t.pending.op);
+  if (!op || t.pending.op == OpKind::close) return;
+  const std::int64_t from = static_cast<std::size_t>(r.task) < arrived_.size() ? arrived_[r.task] : -1;
+  if (from < 0 || step <= from + 1) return;  // it completed at once: no wait to draw
+  std::string what = wait_what(model_, t, op);
+  const char* outcome = r.status == Status::timeout ? "timeout"
+                        : r.status == Status::ok    ? "rendezvous"
+                                                    : "woken";
+  if (t.pending.op == OpKind::join) outcome = "woken";
+  out_.info.timeline.slices.push_back(
+      {static_cast<std::size_t>(r.task), from, step, std::move(what), site_of(t.pending), outcome});
+}
+
+void Runner::Execution::draw_transition(const Transition& tr) {
+  const std::int64_t step = static_cast<std::int64_t>(out_.steps) + 1;
+  const Task& t = model_.tasks[tr.task];
+  using K = Transition::Kind;
+  switch (tr.kind) {
+    case K::pair: {
+      const Case* c = tr.case_index >= 0 && static_cast<std::size_t>(tr.case_index) < t.pending.cases.size()
+                          ? &t.pending.cases[tr.case_index]
+                          : nullptr;
+      out_.info.timeline.flows.push_back({static_cast<std::size_t>(tr.task),
+                                          static_cast<std::size_t>(tr.partner), step, step,
+                                          c ? c->channel : 0});
+      break;
+    }
+    case K::close: {
+      const Chan* ch = model_.find(t.pending.channel);
+      draw_instant(tr.task, "close " + (ch ? ch->label : std::string("?")), step, &t.pending);
+      break;
+    }
+    case K::fallback: draw_instant(tr.task, "default", step, &t.pending); break;
+    case K::kill: draw_instant(tr.task, "kill", step, &t.pending); break;
+    case K::exit: draw_instant(tr.task, "child exits", step); break;
+    default: break;
+  }
+}
+
+// The end of the schedule: every lane, and the waits that never ended.
+void Runner::Execution::draw_end() {
+  detector::Timeline& tl = out_.info.timeline;
+  tl.unit = "step";
+  const std::int64_t end = static_cast<std::int64_t>(out_.steps) + 1;
+  tl.end_ns = end;
+  for (const Task& t : model_.tasks) {
+    // The reports' pids (report.cpp): task + 1, the same in every replay.
+    const pid_t pid = static_cast<pid_t>(t.index + 1);
+    tl.lanes.push_back({pid, pid, t.name});
+    if (t.state != TaskState::parked) continue;
+    const char* op = covered_op(t.pending.op);
+    if (!op || t.pending.op == OpKind::close) continue;
+    const std::int64_t from =
+        static_cast<std::size_t>(t.index) < arrived_.size() ? arrived_[t.index] : -1;
+    if (from < 0) continue;
+    std::string what = wait_what(model_, t, op);
+    tl.slices.push_back({static_cast<std::size_t>(t.index), from, end, std::move(what),
+                         site_of(t.pending), "still blocked"});
+  }
+}
 
 Runner::Runner(const Options& o) : opts_(o) {
   layout_.max_tasks = std::clamp<std::size_t>(o.max_processes, 1, 4096);

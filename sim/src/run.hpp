@@ -40,6 +40,9 @@ class Runner {
   Outcome run(const std::function<void()>& body, Scheduler&, bool unbuffered);
   // What every schedule run so far reached.
   const CoverageLog& coverage() const { return coverage_; }
+  // Draw each schedule's timeline into its Outcome (info.timeline): for the HTML report of a
+  // failure, off while exploring (it costs a string per step).
+  void record_timeline(bool on) { timeline_ = on; }
 
  private:
   class Execution;
@@ -49,6 +52,7 @@ class Runner {
   Layout layout_;
   Header* header_ = nullptr;
   int eventfd_ = -1;
+  bool timeline_ = false;
 };
 
 }  // namespace ceramic::sim::detail

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
                "options set from the command line (CERAMIC_SIM_OPTIONS), or replays one schedule "
                "(CERAMIC_SIM_REPLAY).\nExits with the program's status."};
   std::string strategy, iterations, seed, depth, time, shard, workers, max_steps, progress, replay;
-  std::string timeouts, fairness, patience;
+  std::string timeouts, fairness, patience, html, junit;
   bool unbuffered = false, coverage = false;
   std::vector<std::string> command;
   app.add_option("--strategy", strategy, "random, pct or dfs")->type_name("S");
@@ -53,6 +53,13 @@ int main(int argc, char** argv) {
   app.add_option("--patience", patience,
                  "stop once this many schedules in a row added nothing to the coverage")
       ->type_name("N");
+  app.add_option("--html", html,
+                 "write the HTML report of a failing exploration to FILE (%n: the scenario, %p: "
+                 "the pid)")
+      ->type_name("FILE");
+  app.add_option("--junit", junit,
+                 "write JUnit XML to FILE, a test case per exploration (%n, %p as for --html)")
+      ->type_name("FILE");
   app.add_option("--progress", progress, "progress line on stderr: on, off or auto")
       ->type_name("WHEN");
   app.add_option("--replay", replay, "replay this schedule instead of exploring")
@@ -66,6 +73,13 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kUsage;
   }
 
+  for (const std::string* path : {&html, &junit}) {
+    if (path->find_first_of(" ,\t\n") != std::string::npos) {
+      std::fprintf(stderr, "ceramic-sim: '%s': a report file name must not contain spaces or commas "
+                           "(CERAMIC_SIM_OPTIONS separates options with them)\n", path->c_str());
+      return kUsage;
+    }
+  }
   std::string spec;
   auto add = [&spec](const char* key, const std::string& value) {
     if (value.empty()) return;
@@ -86,6 +100,8 @@ int main(int argc, char** argv) {
   add("timeouts", timeouts);
   add("fairness", fairness);
   add("patience", patience);
+  add("html", html);
+  add("junit", junit);
   if (unbuffered) add("unbuffered", "1");
   if (coverage) add("coverage", "1");
 

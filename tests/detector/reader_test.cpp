@@ -4,15 +4,22 @@
 // foreign file must throw TraceError with a message that says what is wrong, or parse; reading
 // it must never crash, hang or read out of bounds. These tests are meant to pass under
 // AddressSanitizer + UBSan.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "ceramic/detector/analysis.hpp"
@@ -97,6 +104,21 @@ TEST(TraceReader, CreateFileRefusesAnExistingFile) {
   EXPECT_THROW(tf::create_file(path, small_capacities()), std::system_error);
 }
 
+TEST(TraceReader, CreateFileRefusesCapacitiesBeyondWhatReadersAccept) {
+  TempDir dir;
+  const std::string path = dir.file("t.trace");
+  tf::Capacities c;
+  c.channels = 1u << 24;  // 3 GiB of channel entries
+  try {
+    tf::create_file(path, c);
+    FAIL() << "no std::system_error";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EFBIG);
+    EXPECT_TRUE(contains(e.what(), std::to_string(tf::kMaxFileBytes))) << e.what();
+  }
+  EXPECT_FALSE(file_exists(path));
+}
+
 TEST(TraceReader, HandWrittenStateReadsBack) {
   TraceImage img;
   auto& main = img.add_thread(100, "main");
@@ -146,7 +168,7 @@ TEST(TraceReader, HandWrittenStateReadsBack) {
 
   Report r = ceramic::detector::analyze(s);
   ASSERT_TRUE(r.deadlock);
-  EXPECT_EQ(r.kind, "no live peer");
+  EXPECT_STREQ(kind_name(r.kind), "no live peer");
   ASSERT_EQ(r.stuck.size(), 1u);
   EXPECT_EQ(r.stuck[0].line, 27);
 }
@@ -240,6 +262,205 @@ TEST(TraceReader, TruncatedFileOnDiskIsReportedByLoadAndMap) {
   write_bytes(path, img.prefix(img.size() / 2));
   EXPECT_THROW((void)TraceFile::load(path), TraceError);
   EXPECT_THROW((void)TraceFile::map(path), TraceError);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files far bigger than a trace: load() and map() read the header first and never more than
+// the geometry it declares, so the size of the file itself costs nothing. The files are sparse
+// (ftruncate): no disk is used.
+
+constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+
+// Peak resident memory of this process so far, in bytes.
+std::uint64_t peak_rss() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<std::uint64_t>(u.ru_maxrss) * 1024;
+}
+
+// Writes bytes at the start of path, then extends it (sparse) to size bytes.
+void write_sparse(const std::string& path, const Bytes& bytes, std::uint64_t size) {
+  write_bytes(path, bytes);
+  ASSERT_EQ(truncate(path.c_str(), static_cast<off_t>(size)), 0) << std::strerror(errno);
+}
+
+// Runs open(path) expecting a TraceError; returns its message ("" if it opened).
+std::string open_error(TraceFile (*open)(const std::string&), const std::string& path) {
+  try {
+    (void)open(path);
+  } catch (const TraceError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TraceReader, SmallTraceAtTheStartOfASparseThreeGiBFileLoadsWithoutReadingTheRest) {
+  TempDir dir;
+  const std::string path = dir.file("big.trace");
+  TraceImage img;
+  img.add_thread(100, "main");
+  img.add_channel(0x1, {100});
+  img.add_event(tf::EventKind::start, 100);
+  write_sparse(path, img.bytes(), 3 * kGiB);
+  const std::uint64_t before = peak_rss();
+  for (auto* open : {&TraceFile::load, &TraceFile::map}) {
+    TraceFile f = open(path);
+    Snapshot s = f.snapshot(false);
+    ASSERT_EQ(s.threads.size(), 1u);
+    EXPECT_EQ(s.threads[0].name, "main");
+    EXPECT_EQ(s.channels.size(), 1u);
+    EXPECT_EQ(f.events().size(), 1u);
+  }
+  // The trace is a few KiB: whatever the reader holds is bounded by that, not by the file.
+  EXPECT_LT(peak_rss() - before, std::uint64_t{64} << 20);
+}
+
+TEST(TraceReader, SparseThreeGiBFileOfZerosIsNotInitialisedAndCostsNothing) {
+  TempDir dir;
+  const std::string path = dir.file("zeros.trace");
+  write_sparse(path, {}, 3 * kGiB);
+  const std::uint64_t before = peak_rss();
+  for (auto* open : {&TraceFile::load, &TraceFile::map}) {
+    std::string e = open_error(open, path);
+    EXPECT_TRUE(contains(e, "not initialised")) << e;
+    EXPECT_TRUE(contains(e, "zeros.trace")) << e;
+  }
+  EXPECT_LT(peak_rss() - before, std::uint64_t{64} << 20);
+}
+
+// A header whose capacities are each in range, and whose layout is consistent, but which
+// declares a file of 3 GiB: more than any trace the writer makes (trace::kMaxFileBytes).
+TEST(TraceReader, HeaderDeclaringAnOversizeFileIsRefusedBeforeReadingIt) {
+  TraceImage img;
+  auto& h = img.header();
+  h.max_channels = 1u << 24;
+  tf::Geometry g = tf::geometry(h.max_threads, h.max_channels, h.ring_capacity, h.string_bytes);
+  ASSERT_GT(g.file_bytes, tf::kMaxFileBytes);
+  h.threads_off = g.threads_off;
+  h.channels_off = g.channels_off;
+  h.ring_off = g.ring_off;
+  h.strings_off = g.strings_off;
+  h.file_bytes = g.file_bytes;
+  h.channels_used.store(1u << 24);  // every entry "used": a reader that believed it would read them
+  TempDir dir;
+  const std::string path = dir.file("huge.trace");
+  write_sparse(path, img.prefix(kHeaderBytes), g.file_bytes);
+  const std::uint64_t before = peak_rss();
+  for (auto* open : {&TraceFile::load, &TraceFile::map}) {
+    std::string e = open_error(open, path);
+    EXPECT_TRUE(contains(e, "too large")) << e;
+    EXPECT_TRUE(contains(e, std::to_string(g.file_bytes))) << e;          // what it declares
+    EXPECT_TRUE(contains(e, std::to_string(tf::kMaxFileBytes))) << e;     // what is accepted
+    EXPECT_TRUE(contains(e, "huge.trace")) << e;
+  }
+  EXPECT_LT(peak_rss() - before, std::uint64_t{64} << 20);
+  EXPECT_TRUE(contains(parse_error(img.prefix(kHeaderBytes)), "too large"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A live file that shrinks under its reader (someone truncates it while ceramic-run watches):
+// every read checks the file still holds the whole layout, and reads with pread(2), never
+// through a mapping, so a shrunk file is a TraceError, never SIGBUS.
+
+// A small trace with entries in every section, written to path.
+TraceImage write_populated(const std::string& path) {
+  TraceImage img;
+  auto& t = img.add_thread(100, "main");
+  img.block(t, tf::WaitOp::recv, 0x1, "/src/main.cpp", 7);
+  img.add_channel(0x1, {100});
+  img.add_event(tf::EventKind::block, 100, 0x1, 0, tf::WaitOp::recv);
+  write_bytes(path, img.bytes());
+  return img;
+}
+
+TEST(TraceReader, FileShrunkUnderALiveReaderIsATraceError) {
+  TempDir dir;
+  const std::string path = dir.file("live.trace");
+  const std::size_t full = write_populated(path).size();
+  for (std::size_t size : {std::size_t{0}, std::size_t{1}, kHeaderBytes, full / 2, full - 1}) {
+    SCOPED_TRACE("shrunk to " + std::to_string(size) + " bytes");
+    write_populated(path);
+    TraceFile f = TraceFile::map(path);
+    EXPECT_EQ(f.snapshot(false).threads.size(), 1u);
+    ASSERT_EQ(truncate(path.c_str(), static_cast<off_t>(size)), 0);
+    for (int read = 0; read < 2; ++read) {
+      try {
+        if (read == 0) {
+          (void)f.snapshot(true);
+        } else {
+          (void)f.events();
+        }
+        ADD_FAILURE() << (read == 0 ? "snapshot" : "events") << ": no TraceError";
+      } catch (const TraceError& e) {
+        EXPECT_TRUE(contains(e.what(), "live.trace")) << e.what();
+        EXPECT_TRUE(contains(e.what(), "shrank to " + std::to_string(size) + " bytes")) << e.what();
+        EXPECT_TRUE(contains(e.what(), std::to_string(full))) << e.what();
+      }
+    }
+  }
+}
+
+TEST(TraceReader, FileThatShrankAndGrewBackReadsAgain) {
+  TempDir dir;
+  const std::string path = dir.file("live.trace");
+  write_populated(path);
+  TraceFile f = TraceFile::map(path);
+  ASSERT_EQ(truncate(path.c_str(), 100), 0);
+  EXPECT_THROW((void)f.snapshot(false), TraceError);
+  write_populated(path);  // the same inode, rewritten whole
+  Snapshot s = f.snapshot(false);
+  ASSERT_EQ(s.threads.size(), 1u);
+  EXPECT_EQ(s.threads[0].file, "/src/main.cpp");
+}
+
+// A thread whose entry changes all the time (here, as fast as a loop can write it) is at work:
+// the live reader shows it in every snapshot, as a consistent copy or as running, never as a
+// half-written state (it used to be left out whenever its entry moved under every attempt to
+// copy it, or its writer was preempted in the middle of an update).
+TEST(TraceReader, EntryThatNeverStopsMovingReadsAsRunning) {
+  TempDir dir;
+  const std::string path = dir.file("busy.trace");
+  TraceImage img;
+  img.add_thread(100, "busy");
+  write_bytes(path, img.bytes());
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  void* p = mmap(nullptr, img.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  ASSERT_NE(p, MAP_FAILED);
+  auto& entry = *reinterpret_cast<tf::ThreadEntry*>(static_cast<unsigned char*>(p) +
+                                                     img.header().threads_off);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::uint32_t seq = entry.seq.load();
+    while (!stop.load(std::memory_order_relaxed)) {
+      entry.seq.store(++seq, std::memory_order_relaxed);  // odd: changing
+      std::atomic_thread_fence(std::memory_order_release);
+      entry.state = static_cast<std::uint32_t>(tf::ThreadState::blocked);  // only while odd
+      entry.op = static_cast<std::uint8_t>(tf::WaitOp::recv);
+      ++entry.ops;
+      entry.op = static_cast<std::uint8_t>(tf::WaitOp::none);
+      entry.state = static_cast<std::uint32_t>(tf::ThreadState::running);
+      entry.seq.store(++seq, std::memory_order_release);  // even: published
+    }
+  });
+  TraceFile f = TraceFile::map(path);
+  int missing = 0, torn = 0;
+  for (int i = 0; i < 2000; ++i) {
+    Snapshot s = f.snapshot(false);
+    if (s.threads.size() != 1) {
+      ++missing;
+    } else if (s.threads[0].state != tf::ThreadState::running ||
+               s.threads[0].op != tf::WaitOp::none || s.threads[0].pid != 100 ||
+               s.threads[0].name != "busy" || s.threads[0].seq % 2 != 0) {
+      ++torn;
+    }
+  }
+  stop = true;
+  writer.join();
+  munmap(p, img.size());
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(torn, 0);
 }
 
 TEST(TraceReader, BadMagicIsNotATrace) {
@@ -414,6 +635,7 @@ TEST(TraceReader, StringsWithoutTerminatorsAreBounded) {
   auto& u = img.add_thread(101, "");
   auto& c = img.add_channel(0x1, {100});
   std::memset(img.strings(), 'x', n);  // not one NUL in the whole string area
+  img.header().strings_used.store(n);  // all of it in use
   t.name = n - 10;  // the last ten bytes
   t.file = 1;       // runs to the end of the area
   t.last_file = n;  // one past the end
@@ -430,6 +652,54 @@ TEST(TraceReader, StringsWithoutTerminatorsAreBounded) {
   ASSERT_EQ(s.channels.size(), 1u);
   EXPECT_EQ(s.channels[0].file, "x");
   EXPECT_EQ(s.channels[0].name, "");
+}
+
+// The writer publishes an offset only once the string is written, below strings_used: an
+// offset beyond it is garbage, and reads as the empty string.
+TEST(TraceReader, StringOffsetsBeyondTheUsedPartAreEmpty) {
+  TraceImage img;
+  auto& t = img.add_thread(100, "main");
+  const std::uint32_t used = img.header().strings_used.load();
+  std::memcpy(img.strings() + used, "stale", 6);  // never allocated
+  t.file = used;
+  Snapshot s = TraceFile::from_bytes(img.bytes()).snapshot(false);
+  ASSERT_EQ(s.threads.size(), 1u);
+  EXPECT_EQ(s.threads[0].name, "main");
+  EXPECT_EQ(s.threads[0].file, "");
+}
+
+// Entries refer to strings by offset: a corrupt file can point every reference at one 4 KiB
+// string, which would copy 64 times the size of the entries. 65536 thread entries, three
+// references each to 4095 bytes: 805 MB of copies, refused before any is made.
+TEST(TraceReader, EntriesReferringToMoreStringsThanAReaderCopiesAreRefused) {
+  tf::Capacities caps = small_capacities();
+  caps.threads = 1u << 16;
+  caps.string_bytes = 8192;
+  TraceImage img(caps);
+  const std::uint32_t long_string = img.add_string(std::string(4095, 's'));
+  for (std::uint32_t i = 0; i < caps.threads; ++i) {
+    tf::ThreadEntry& t = img.thread(i);
+    t.pid = t.tid = static_cast<std::int32_t>(i + 1);
+    t.name = t.file = t.last_file = long_string;
+    t.seq.store(2);
+  }
+  img.header().threads_used.store(caps.threads);
+  const std::uint64_t before = peak_rss();
+  std::string e;
+  try {
+    TraceFile f = TraceFile::from_bytes(img.bytes());
+    Snapshot s = f.snapshot(false);
+    ADD_FAILURE() << "read " << s.threads.size() << " threads";
+  } catch (const TraceError& error) {
+    e = error.what();
+  }
+  EXPECT_TRUE(contains(e, "corrupt trace: its entries refer to")) << e;
+  EXPECT_TRUE(contains(e, std::to_string(std::uint64_t{3} * 4095 * caps.threads))) << e;
+  EXPECT_LT(peak_rss() - before, std::uint64_t{256} << 20);
+
+  // A tenth of them is a lot of long strings, but fine.
+  img.header().threads_used.store(caps.threads / 10);
+  EXPECT_EQ(parse_error(img.bytes()), "");
 }
 
 TEST(TraceReader, OutOfRangeFieldsInThreadEntriesAreClamped) {
@@ -468,14 +738,24 @@ TEST(TraceReader, CountersBeyondTheTablesAreClamped) {
   exercise(f);
 }
 
-TEST(TraceReader, UnpublishedAndHalfWrittenThreadEntriesAreSkipped) {
+TEST(TraceReader, UnpublishedThreadEntriesAreSkippedAndHalfWrittenOnesShowAsRunning) {
   TraceImage img;
   img.add_thread(100, "stable");
-  img.add_thread(101, "writing").seq.store(7);  // odd: a writer is in the middle of it
+  auto& writing = img.add_thread(101, "writing");
+  img.block(writing, tf::WaitOp::recv, 0x1, "/src/half.cpp", 9);
+  writing.seq.store(7);  // odd: a writer is in the middle of it (or was killed there)
   img.add_thread(102, "unpublished").seq.store(0);
+  img.add_thread(103, "scribbled").seq.store(1);  // no writer stores 1
   Snapshot s = TraceFile::from_bytes(img.bytes()).snapshot(false);
-  ASSERT_EQ(s.threads.size(), 1u);
+  ASSERT_EQ(s.threads.size(), 2u);
   EXPECT_EQ(s.threads[0].name, "stable");
+  EXPECT_EQ(s.threads[1].name, "writing");
+  EXPECT_EQ(s.threads[1].pid, 101);
+  EXPECT_EQ(s.threads[1].state, tf::ThreadState::running);  // not the half-written blocked state
+  EXPECT_EQ(s.threads[1].op, tf::WaitOp::none);
+  EXPECT_TRUE(s.threads[1].waits.empty());
+  EXPECT_EQ(s.threads[1].file, "");
+  EXPECT_EQ(s.threads[1].seq, 6u);
 }
 
 TEST(TraceReader, HolderSlotsWithNegativePidsAreIgnored) {

@@ -138,6 +138,7 @@ void expect_healthy(const ScenarioRun& run) {
   ASSERT_FALSE(run.result.timed_out) << describe(run);
   EXPECT_EQ(run.result.status, 0) << describe(run);
   EXPECT_EQ(run.result.err.find("DEADLOCK"), std::string::npos) << describe(run);
+  EXPECT_EQ(run.result.err.find("LEAK"), std::string::npos) << describe(run);
   EXPECT_FALSE(file_exists(run.json_path)) << "a report was written:\n"
                                            << read_file(run.json_path);
   EXPECT_FALSE(file_exists(run.dot_path));
@@ -274,6 +275,90 @@ TEST(CeramicRunDeadlock, SelectOnTwoChannelsWhosePeersExitedIsReported) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Leaks: reported when the program ends, at the blocked operation's line, exit 3.
+
+void expect_leak(const ScenarioRun& run, const std::string& scenario) {
+  ASSERT_FALSE(run.result.timed_out) << describe(run);
+  ASSERT_EQ(run.result.status, 3) << describe(run);
+  EXPECT_NE(run.result.err.find("ceramic: LEAK"), std::string::npos) << describe(run);
+  ASSERT_FALSE(run.report.is_null()) << "no JSON report\n" << describe(run);
+  EXPECT_TRUE(run.report.at("leak").get<bool>());
+  std::map<std::string, json> stuck = stuck_by_name(run.report);
+  ASSERT_EQ(stuck.size(), 1u) << run.report.dump(2);
+  ASSERT_TRUE(stuck.count("worker")) << run.report.dump(2);
+  expect_site(stuck["worker"], scenario + ".block");
+  EXPECT_EQ(channel_lines(run.report), (std::set<int>{line_of(scenario + ".chan")}));
+  ASSERT_TRUE(file_exists(run.dot_path)) << describe(run);
+}
+
+TEST(CeramicRunLeak, LocalProcEndedWhileItsChildWaitsOnItsOwnChannel) {
+  TempDir dir;
+  expect_leak(run_scenario(dir, "leak_local_proc"), "leak_local_proc");
+}
+
+TEST(CeramicRunLeak, MainReturnsWhileAWorkerWaitsInSend) {
+  TempDir dir;
+  expect_leak(run_scenario(dir, "leak_main_returns"), "leak_main_returns");
+}
+
+TEST(CeramicRunLeak, OnlyOtherHolderIsAnUnrelatedBackgroundProcess) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "leak_unrelated_holder");
+  expect_leak(run, "leak_unrelated_holder");
+  // The report says what became of the background process that held the channel.
+  EXPECT_NE(run.result.err.find("background"), std::string::npos) << describe(run);
+}
+
+TEST(CeramicRunLeak, RangeForOverAChannelNeverClosedIsReportedAtTheLoopsLine) {
+  TempDir dir;
+  expect_leak(run_scenario(dir, "leak_range_for"), "leak_range_for");
+}
+
+TEST(CeramicRunLeak, WarnKeepsTheProgramsStatusAndStillReports) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "leak_local_proc", {"--leaks=warn"});
+  EXPECT_EQ(run.result.status, 0) << describe(run);
+  EXPECT_NE(run.result.err.find("ceramic: LEAK"), std::string::npos) << describe(run);
+}
+
+TEST(CeramicRunLeak, OffReportsNothing) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "leak_main_returns", {"--leaks=off"});
+  EXPECT_EQ(run.result.status, 0) << describe(run);
+  EXPECT_EQ(run.result.err.find("LEAK"), std::string::npos) << describe(run);
+  EXPECT_FALSE(file_exists(run.json_path));
+}
+
+TEST(CeramicRunLeak, ExplicitKillOfABlockedChildIsIntentNotALeak) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "kill_blocked_child"));
+}
+
+TEST(CeramicRunLeak, WorkersReleasedByCloseThenDestroyedAreNotLeaks) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "close_then_destroy"));
+}
+
+TEST(CeramicRunLeak, LongRunningWorkersReleasedByCloseBeforeTheEndAreNotLeaks) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "long_running_close"));
+}
+
+TEST(CeramicRunLeak, ChildHangingOutsideCeramicAbandonedAfterADeadlineIsNotALeak) {
+  TempDir dir;
+  expect_healthy(run_scenario(dir, "hang_outside_ceramic"));
+}
+
+#ifdef CERAMIC_EXAMPLE_ISOLATE_HANG
+TEST(CeramicRunLeak, IsolateHangExampleIsNotALeak) {
+  CommandResult r = run_command({CERAMIC_RUN, "--", CERAMIC_EXAMPLE_ISOLATE_HANG}, kPatience);
+  ASSERT_FALSE(r.timed_out) << r.err;
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("LEAK"), std::string::npos) << r.err;
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
 // Healthy programs: never reported, their own exit status.
 
 TEST(CeramicRunHealthy, PingPongTenThousandTimes) {
@@ -372,6 +457,23 @@ TEST(CeramicRunStatus, ExistingTraceFileIsRefused) {
   ASSERT_FALSE(r.timed_out);
   EXPECT_EQ(r.status, 125) << r.err;
   EXPECT_EQ(read_file(trace), "x");  // untouched
+}
+
+// A program that truncates the trace file under the watchdog: ceramic-run reads it with
+// pread, says once that it cannot, and passes the program's status through (it used to die
+// of SIGBUS, 128 + 7, reading a mapping past the new end of the file).
+TEST(CeramicRunStatus, TraceTruncatedByTheProgramIsReportedOnceNotACrash) {
+  TempDir dir;
+  ScenarioRun run = run_scenario(dir, "shrink_trace", {"--interval", "10"});
+  ASSERT_FALSE(run.result.timed_out);
+  EXPECT_EQ(run.result.status, 0) << describe(run);
+  const std::string& err = run.result.err;
+  const std::string what = "shrank to 0 bytes";
+  auto at = err.find(what);
+  EXPECT_NE(at, std::string::npos) << err;
+  if (at != std::string::npos) {
+    EXPECT_EQ(err.find(what, at + 1), std::string::npos) << "said more than once:\n" << err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,6 +585,47 @@ TEST(CeramicTrace, NotATraceFileExits2WithAMessage) {
   }
   CommandResult missing = ceramic_trace({"dump", dir.file("missing.trace")});
   EXPECT_EQ(missing.status, 2) << missing.err;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The status line and the report files
+
+TEST(CeramicRunProgress, AStatusLineOnlyWhenAskedOrOnATerminal) {
+  // Not a terminal here (stderr is a file): auto writes nothing; on draws the line in place.
+  CommandResult quiet = run_command({CERAMIC_RUN, "--", "sleep", "3"}, kPatience);
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("\033[K"), std::string::npos) << "a status line in a log";
+  CommandResult shown = run_command({CERAMIC_RUN, "--progress", "on", "--", "sleep", "3"}, kPatience);
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  EXPECT_NE(shown.err.find("\r\033[Kceramic-run: sleep: "), std::string::npos) << shown.err;
+  EXPECT_NE(shown.err.find(" channels, "), std::string::npos) << shown.err;
+  // Cleared before the last words, so they start on a clean line.
+  EXPECT_NE(shown.err.find("\r\033[Kceramic-run: sleep exited with status 0"), std::string::npos)
+      << shown.err;
+}
+
+TEST(CeramicRunReports, HtmlAndJunitOnADeadlockOnlyJunitWhenItPasses) {
+  TempDir dir;
+  const std::string html = dir.file("r.html"), junit = dir.file("r.xml");
+  CommandResult bad = run_command({CERAMIC_RUN, "--html", html, "--junit", junit, "--",
+                                   CERAMIC_SCENARIOS, "seed_race"},
+                                  kPatience);
+  ASSERT_EQ(bad.status, 3) << bad.err;
+  const std::string page = read_file(html);
+  EXPECT_NE(page.find("id=\"graph\""), std::string::npos);
+  EXPECT_NE(page.find("id=\"timeline\""), std::string::npos);
+  EXPECT_NE(page.find("class=\"slice stuck\""), std::string::npos) << "the stuck wait is drawn";
+  EXPECT_NE(read_file(junit).find("type=\"deadlock\""), std::string::npos) << read_file(junit);
+
+  const std::string html2 = dir.file("ok.html"), junit2 = dir.file("ok.xml");
+  CommandResult good = run_command({CERAMIC_RUN, "--html", html2, "--junit", junit2, "--",
+                                    CERAMIC_SCENARIOS, "exit7"},
+                                   kPatience);
+  ASSERT_EQ(good.status, 7) << good.err;
+  EXPECT_FALSE(file_exists(html2)) << "no report when nothing was found";
+  EXPECT_NE(read_file(junit2).find("<failure message=\"exited with status 7"), std::string::npos)
+      << read_file(junit2);
 }
 
 }  // namespace

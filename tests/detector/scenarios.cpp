@@ -13,7 +13,25 @@
 // Healthy programs (block a lot, never deadlock; exit 0 when every check holds, 1 otherwise):
 //   pingpong, pipeline, worker_pool, recv_timeouts, slow_answer, pipe_thread,
 //   pipe_thread_known, slow_child_start
+// Leaks (the program goes on and ends normally, having left a process blocked forever;
+// ceramic-run must report it when the program ends and exit 3):
+//   leak_local_proc        a local Proc whose child waits in recv on a channel only it holds
+//                          goes out of scope
+//   leak_main_returns      main returns 50 ms after a worker blocks in send forever (its Proc
+//                          is never destroyed: the worker dies with the tree)
+//   leak_range_for         a worker ranging over a channel nobody closes (the loop's line)
+//   leak_unrelated_holder  a worker's recv whose only other holder is a background process
+//                          that inherited the handle by fork and never touches it
+// Not leaks (exit 0, no report):
+//   kill_blocked_child     a child blocked in recv ended by an explicit Proc::kill (intent)
+//   close_then_destroy     workers ranging over a channel released by close, their Procs
+//                          destroyed at once (they may still be recorded as blocked)
+//   long_running_close     workers serve for a while, are released by close, then joined
+//   hang_outside_ceramic   the seed's use: a child blocked in a call that never returns,
+//                          abandoned after a deadline (join_for) and ended by its Proc
 // Exit statuses: exit7 (exits 7), killed (SIGKILLs itself: 128 + 9).
+// A hostile program: shrink_trace stops tracing, truncates its own trace file to nothing
+// under the watching ceramic-run, waits two seconds and exits 0.
 //
 // The lines the tests look for (where a process blocks, where a channel is made) carry a
 // `// @line NAME` marker; run_test.cpp reads this file to find their numbers.
@@ -27,13 +45,17 @@
 #include <unistd.h>
 
 #include <ceramic/ceramic.hpp>
+#include <ceramic/detector/snapshot.hpp>
+#include <ceramic/trace_format.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -308,6 +330,140 @@ int slow_child_start() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Leaks
+
+// Waits (bounded) until the trace records a thread of pid blocked in a ceramic operation: the
+// scenario then knows the leak is in place without guessing with a sleep. min_ops: operations
+// the thread must have completed first (a peer's send returns before the receiver records it).
+bool wait_until_blocked(pid_t pid, std::uint64_t min_ops = 0) {
+  const char* path = std::getenv(ceramic::trace::kEnvVar);
+  if (!path) return false;
+  auto trace = ceramic::detector::TraceFile::map(path);
+  for (int i = 0; i < 10000; ++i) {  // 10 s at most
+    for (const auto& t : trace.snapshot(false).threads) {
+      if (t.pid == pid && t.blocked() && t.ops >= min_ops) return true;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  std::fprintf(stderr, "scenario: pid %d never blocked\n", pid);
+  return false;
+}
+
+int leak_local_proc() {
+  {
+    Proc worker("worker", [] {
+      Chan<int> only_mine;  // @line leak_local_proc.chan
+      ignore(only_mine.recv());  // @line leak_local_proc.block
+    });
+    if (!wait_until_blocked(worker.pid())) return 1;
+  }  // the worker is ended here, blocked forever
+  std::this_thread::sleep_for(50ms);  // the program goes on
+  return 0;
+}
+
+int leak_main_returns() {
+  static Chan<int> results;  // @line leak_main_returns.chan
+  // Never destroyed, as a Go goroutine is never joined: the worker dies with the tree. (Held by a
+  // static so that LeakSanitizer sees it reachable: the memory is not what this scenario leaks.)
+  static Proc* worker = nullptr;
+  worker = new Proc("worker", [] {
+    results.send(42);  // @line leak_main_returns.block
+  });
+  if (!wait_until_blocked(worker->pid())) return 1;
+  std::this_thread::sleep_for(50ms);
+  return 0;
+}
+
+int leak_unrelated_holder() {
+  Chan<int> c;  // @line leak_unrelated_holder.chan
+  int fds[2];
+  if (pipe(fds) != 0) return 1;
+  // Inherits c by fork and never touches it: it waits on a pipe nobody writes.
+  Proc background("background", [&] {
+    char b;
+    ignore(read(fds[0], &b, 1) == 1 ? std::optional<int>(0) : std::nullopt);
+  });
+  Proc worker("worker", [&] {
+    ignore(c.recv());  // @line leak_unrelated_holder.block
+  });
+  {
+    Chan<int> drop = std::move(c);  // main lets go of c: only the worker and background hold it
+  }
+  if (!wait_until_blocked(worker.pid())) return 1;
+  std::this_thread::sleep_for(50ms);
+  return 0;
+}
+
+int leak_range_for() {
+  Chan<int> jobs;  // @line leak_range_for.chan
+  {
+    Proc worker("worker", [&] {
+      for (int v : jobs) ignore(v);  // @line leak_range_for.block
+    });
+    jobs.send(1);
+    if (!wait_until_blocked(worker.pid(), 1)) return 1;
+  }  // no close: the worker waits for a next job forever
+  return 0;
+}
+
+int kill_blocked_child() {
+  Proc child("child", [] {
+    Chan<int> only_mine;
+    ignore(only_mine.recv());
+  });
+  if (!wait_until_blocked(child.pid())) return 1;
+  child.kill(SIGKILL);
+  return child.join() == 128 + SIGKILL ? 0 : 1;
+}
+
+int close_then_destroy() {
+  Chan<int> jobs;
+  {
+    Proc w1("w1", [&] { for (int v : jobs) ignore(v); });
+    Proc w2("w2", [&] { for (int v : jobs) ignore(v); });
+    for (int i = 0; i < 100; ++i) jobs.send(i);
+    if (!wait_until_blocked(w1.pid()) || !wait_until_blocked(w2.pid())) return 1;
+    jobs.close();
+  }  // destroyed at once: each may be killed before it records that close woke it
+  return 0;
+}
+
+int long_running_close() {
+  Chan<int> jobs, done;
+  std::vector<Proc> workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.emplace_back("worker", [&] {
+      int n = 0;
+      for (int v : jobs) n += v >= 0;
+      done.send(n);
+    });
+  }
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 50; ++i) jobs.send(i);
+    std::this_thread::sleep_for(10ms);  // workers sit blocked in recv between rounds
+  }
+  jobs.close();
+  int total = 0;
+  for (int w = 0; w < 3; ++w) total += done.recv().value_or(0);
+  for (auto& p : workers) {
+    if (p.join() != 0) return 1;
+  }
+  return total == 1000 ? 0 : 1;
+}
+
+int hang_outside_ceramic() {
+  Chan<int> answer;
+  Proc lookup("lookup", [&] {
+    pause();  // a call that never returns, outside ceramic
+    answer.send(1);
+  });
+  int v = 0;
+  if (answer.recv_for(v, 100ms) != ceramic::Status::timeout) return 1;
+  if (lookup.join_for(50ms)) return 1;
+  return 0;  // lookup's Proc ends it here
+}
+
+// ---------------------------------------------------------------------------------------------
 // Exit statuses
 
 int exit7() {
@@ -327,6 +483,18 @@ int killed() {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// A program that truncates its own trace
+
+int shrink_trace() {
+  const char* path = std::getenv(ceramic::trace::kEnvVar);
+  if (path == nullptr) return 1;
+  ceramic::trace::stop();  // this process writes to its mapping no more
+  if (truncate(path, 0) != 0) return 1;
+  std::this_thread::sleep_for(2s);  // ceramic-run looks at it every --interval meanwhile
+  return 0;
+}
+
 const std::map<std::string_view, int (*)()> kScenarios = {
     {"seed_race", seed_race},     {"cycle", cycle},
     {"join_cycle", join_cycle},   {"knot3", knot3},
@@ -336,6 +504,11 @@ const std::map<std::string_view, int (*)()> kScenarios = {
     {"slow_answer", slow_answer}, {"pipe_thread", pipe_thread},
     {"pipe_thread_known", pipe_thread_known}, {"slow_child_start", slow_child_start},
     {"exit7", exit7},             {"killed", killed},
+    {"leak_local_proc", leak_local_proc}, {"leak_main_returns", leak_main_returns},
+    {"leak_unrelated_holder", leak_unrelated_holder}, {"leak_range_for", leak_range_for},
+    {"kill_blocked_child", kill_blocked_child}, {"close_then_destroy", close_then_destroy},
+    {"long_running_close", long_running_close}, {"hang_outside_ceramic", hang_outside_ceramic},
+    {"shrink_trace", shrink_trace},
 };
 
 }  // namespace

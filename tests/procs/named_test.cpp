@@ -2,6 +2,7 @@
 // opening checks that the object is a ceramic channel of the right type; the creator removes
 // the name.
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -380,3 +381,139 @@ TEST(Named, ManyNamedChannelsCanCoexist) {
 }
 
 }  // namespace
+
+namespace {
+
+// ChannelError's message, or "" when f() does not throw it.
+template <typename F>
+std::string channel_error_of(F f) {
+  try {
+    f();
+  } catch (const ChannelError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A creator that makes `name` (capacity 2, one value buffered in it), says so, and hangs until
+// it is killed: the killed server of a restart.
+Proc killed_later_creator(const std::string& name, Chan<int>& ready) {
+  return Proc("creator", [name, &ready] {
+    auto c = Chan<int>::create(name, ChanOptions{.capacity = 2});
+    c.send(7);  // left in the buffer when the creator dies
+    ready.send(1);
+    for (;;) pause();
+  });
+}
+
+}  // namespace
+
+TEST(NamedOwnership, OpenRefusesAChannelOthersMayWrite) {
+  const std::string name = unique_name("writable");
+  auto c = Chan<int>::create(name);
+  ASSERT_EQ(chmod(shm_file(name).c_str(), 0666), 0);
+  std::string why = channel_error_of([&] { (void)Chan<int>::open(name); });
+  EXPECT_NE(why.find("writable by other users (mode 0666)"), std::string::npos) << why;
+  EXPECT_NE(why.find("allow_foreign_owner"), std::string::npos) << why;
+  EXPECT_NO_THROW(Chan<int>::open(name, ceramic::OpenOptions{.allow_foreign_owner = true}));
+}
+
+TEST(NamedOwnership, OpenRefusesAChannelOfAnotherUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the object to another user";
+  const std::string name = unique_name("foreign-owner");
+  auto c = Chan<int>::create(name);
+  ASSERT_EQ(chown(shm_file(name).c_str(), 65534, 65534), 0);
+  std::string why = channel_error_of([&] { (void)Chan<int>::open(name); });
+  EXPECT_NE(why.find("belongs to uid 65534"), std::string::npos) << why;
+  auto opened = Chan<int>::open(name, ceramic::OpenOptions{.allow_foreign_owner = true});
+  Proc sender("sender", [&] { c.send(5); });
+  int v = 0;
+  EXPECT_EQ(opened.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, 5);
+  EXPECT_TRUE(exits_with(sender, 0));
+}
+
+TEST(NamedReclaim, AKilledCreatorsNameIsReclaimedEmptyByCreate) {
+  const std::string name = unique_name("restart");
+  Chan<int> ready;
+  Proc creator = killed_later_creator(name, ready);
+  int one = 0;
+  ASSERT_EQ(ready.recv_for(one, kPatience), Status::ok);
+  creator.kill(SIGKILL);
+  EXPECT_EQ(creator.join(), 128 + SIGKILL);
+  ASSERT_TRUE(shm_exists(name)) << "the killed creator's destructor never ran";
+
+  std::string why = channel_error_of([&] { (void)Chan<int>::open(name); });
+  EXPECT_NE(why.find("held by no live process"), std::string::npos) << why;
+
+  auto fresh = Chan<int>::create(name, ChanOptions{.capacity = 2});  // the restarted server
+  int v = 0;
+  EXPECT_EQ(fresh.recv_for(v, std::chrono::milliseconds(0)), Status::timeout)
+      << "the old channel's buffered value reached the new one: " << v;
+  auto opened = Chan<int>::open(name);
+  ASSERT_EQ(opened.send_for(8, kPatience), Status::ok);
+  ASSERT_EQ(fresh.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, 8);
+}
+
+TEST(NamedReclaim, ANameALiveOpenerStillHoldsIsNotReclaimed) {
+  const std::string name = unique_name("held");
+  Chan<int> ready;
+  Chan<int> opened;
+  Chan<int> done;
+  Proc creator = killed_later_creator(name, ready);
+  int one = 0;
+  ASSERT_EQ(ready.recv_for(one, kPatience), Status::ok);
+  Proc opener("opener", [&] {
+    auto c = Chan<int>::open(name);
+    opened.send(1);
+    int v = 0;
+    (void)done.recv_for(v, kPatience);
+  });
+  ASSERT_EQ(opened.recv_for(one, kPatience), Status::ok);
+  creator.kill(SIGKILL);
+  EXPECT_EQ(creator.join(), 128 + SIGKILL);
+
+  std::string why = channel_error_of([&] { (void)Chan<int>::create(name); });
+  EXPECT_NE(why.find("exists already"), std::string::npos) << why;
+  auto second = Chan<int>::open(name);  // the opener still holds it: a live channel
+  int v = 0;
+  EXPECT_EQ(second.recv_for(v, kPatience), Status::ok) << "the buffered value is still there";
+  EXPECT_EQ(v, 7);
+
+  ASSERT_EQ(done.send_for(1, kPatience), Status::ok);
+  EXPECT_TRUE(exits_with(opener, 0));
+  EXPECT_TRUE(shm_exists(name));
+  // `second` is ours: the name is still held, by this process.
+  EXPECT_NE(channel_error_of([&] { (void)Chan<int>::create(name); }).find("exists already"),
+            std::string::npos);
+}
+
+TEST(NamedReclaim, UnfinishedDebrisNobodyHoldsIsReclaimedAfterASecond) {
+  const std::string name = unique_name("debris");
+  ForeignObject object(name, std::string(4096, '\0'));  // a creator killed before it published
+  EXPECT_NO_THROW(Chan<int>::create(name)) << "unfinished debris nobody holds stays forever";
+}
+
+// A pid names a process only inside its pid namespace: a channel's slots name peers by pid, so
+// a process of another pid namespace (another container sharing /dev/shm) must not attach.
+TEST(NamedNamespaces, AProcessOfAnotherPidNamespaceCannotOpen) {
+  const std::string name = unique_name("pidns");
+  auto c = Chan<int>::create(name);
+  Proc outer("outer", [&] {
+    if (unshare(CLONE_NEWPID) != 0) _exit(77);  // needs CAP_SYS_ADMIN
+    Proc inner("inner", [&] {  // pid 1 of the new namespace
+      try {
+        (void)Chan<int>::open(name);
+        _exit(1);
+      } catch (const ChannelError& e) {
+        _exit(std::string(e.what()).find("another pid namespace") != std::string::npos ? 0 : 2);
+      }
+    });
+    _exit(inner.join());
+  });
+  int code = outer.join();
+  if (code == 77) GTEST_SKIP() << "cannot make a pid namespace here (needs CAP_SYS_ADMIN)";
+  EXPECT_EQ(code, 0) << "1: opened across pid namespaces; 2: refused for another reason";
+  EXPECT_NO_THROW(Chan<int>::open(name)) << "the same namespace still opens it";
+}

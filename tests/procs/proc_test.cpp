@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 
 #include <set>
+#include <thread>
+#include <optional>
 #include <vector>
 
 #include "support/test_support.hpp"
@@ -285,6 +287,70 @@ TEST(Proc, ChildDiesWhenItsParentIsKilled) {
   parent.kill(SIGKILL);
   EXPECT_EQ(parent.join(), 128 + SIGKILL);
   EXPECT_TRUE(await_process_exit(orphan, kPatience)) << "the grandchild outlived its parent";
+}
+
+// PR_SET_PDEATHSIG would tie the child to the thread that forked it: a Proc started from a
+// worker thread must outlive that thread, and still die with the process.
+TEST(Proc, AChildStartedFromAThreadOutlivesTheThread) {
+  Chan<int> ready;
+  Chan<int> ping;
+  Chan<int> pong;
+  std::optional<Proc> child;
+  Status started = Status::timeout;
+  std::thread starter([&] {
+    child.emplace("echo", [&] {
+      ready.send(1);  // running, with whatever ties it to its parent in place
+      int v = 0;
+      while (ping.recv_for(v, kPatience) == Status::ok) pong.send(v + 1);
+    });
+    int one = 0;
+    started = ready.recv_for(one, kPatience);
+  });
+  starter.join();  // the thread that forked is gone
+  ASSERT_EQ(started, Status::ok);
+  ASSERT_EQ(ping.send_for(41, kPatience), Status::ok) << "the child died with its thread";
+  int v = 0;
+  ASSERT_EQ(pong.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, 42);
+  ping.close();
+  EXPECT_EQ(child->join(), 0);
+}
+
+TEST(Proc, AChildStartedFromAThreadDiesWhenItsParentProcessIsKilled) {
+  Chan<pid_t> grandchild_pid;
+  Proc parent("parent", [&] {
+    std::optional<Proc> grandchild;
+    std::thread starter([&] { grandchild.emplace("orphan", [] { hang_forever(); }); });
+    starter.join();
+    grandchild_pid.send(grandchild->pid());
+    hang_forever();
+  });
+  pid_t orphan = 0;
+  ASSERT_EQ(grandchild_pid.recv_for(orphan, kPatience), Status::ok);
+  parent.kill(SIGKILL);
+  EXPECT_EQ(parent.join(), 128 + SIGKILL);
+  EXPECT_TRUE(await_process_exit(orphan, kPatience)) << "the grandchild outlived its parent";
+}
+
+// Siblings do not keep each other alive: each child closes the lifelines of the others, so the
+// last-made sibling (which held copies of every earlier one's) does not delay their deaths.
+TEST(Proc, SiblingsDieTogetherWithTheirParent) {
+  Chan<pid_t> pids;
+  Proc parent("parent", [&] {
+    std::vector<Proc> children;
+    for (int i = 0; i < 4; ++i) children.emplace_back([] { hang_forever(); });
+    for (auto& c : children) pids.send(c.pid());
+    hang_forever();
+  });
+  std::vector<pid_t> orphans;
+  for (int i = 0; i < 4; ++i) {
+    pid_t p = 0;
+    ASSERT_EQ(pids.recv_for(p, kPatience), Status::ok);
+    orphans.push_back(p);
+  }
+  parent.kill(SIGKILL);
+  EXPECT_EQ(parent.join(), 128 + SIGKILL);
+  for (pid_t p : orphans) EXPECT_TRUE(await_process_exit(p, kPatience)) << p;
 }
 
 TEST(Proc, ManyProcsLeaveNoZombies) {

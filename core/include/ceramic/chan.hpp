@@ -17,8 +17,9 @@
 //     send_for/recv_for return Status::peer_died when the partner of an in-flight transfer died
 //     (nothing was transferred; retrying is safe).
 //
-// T must be trivially copyable, or std::string (any length: long values are read straight from
-// the sender's memory, so a 16 MiB string costs one copy).
+// T must be trivially copyable, or std::string (up to ChanOptions::max_value_bytes, 1 GiB by
+// default: long values are read straight from the sender's memory, so a 16 MiB string costs
+// one copy).
 #pragma once
 
 #include <algorithm>
@@ -56,16 +57,23 @@ class Chan {
       : ch_(detail::Channel::create_anonymous(shape(), opts, site)) {}
 
   // A named channel that unrelated processes can open. The name is 1-200 characters from
-  // [A-Za-z0-9._-] and must not start with '.'. Created exclusively (ChannelError if it exists)
-  // with mode 0600; the name is removed when the creating process's last handle is destroyed
-  // (processes that opened it keep using it).
+  // [A-Za-z0-9._-] and must not start with '.'. Created exclusively (ChannelError if it exists
+  // and a live process holds it) with mode 0600; the name is removed when the creating process's
+  // last handle is destroyed (processes that opened it keep using it). A name left behind by a
+  // creator that was killed, and that no live process holds any more, is reclaimed: the new
+  // channel shares nothing with the old one.
   static Chan create(std::string_view name, ChanOptions opts = {}, Site site = Site::current()) {
     return Chan(detail::Channel::create_named(name, shape(), opts, site));
   }
   // Opens a channel made by create(). ChannelError if it does not exist, is not a ceramic
-  // channel, or carries another type.
+  // channel, carries another type, belongs to another user or is writable by others (unless
+  // OpenOptions::allow_foreign_owner), or is held by no live process (its creator ended without
+  // destroying it; create() reclaims such a name).
   static Chan open(std::string_view name, Site site = Site::current()) {
-    return Chan(detail::Channel::open_named(name, shape(), site));
+    return Chan(detail::Channel::open_named(name, shape(), OpenOptions{}, site));
+  }
+  static Chan open(std::string_view name, OpenOptions opts, Site site = Site::current()) {
+    return Chan(detail::Channel::open_named(name, shape(), opts, site));
   }
 
   // Blocks until a receiver takes v (unbuffered) or v is queued (buffered).

@@ -32,6 +32,7 @@ enum class Event : std::uint8_t {
   exit,             // this process is exiting, value = exit code (in the child)
   join_begin,       // waiting for child peer
   join_end,         // child peer reaped, value = exit code
+  kill,             // the program chose to end child peer (Proc::kill): intent, never a leak
 };
 
 // select: one block record per channel case (value: 1 send case, 0 receive case), then one

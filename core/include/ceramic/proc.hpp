@@ -64,6 +64,7 @@ class Proc {
   std::string name_;
   pid_t pid_ = -1;
   int pidfd_ = -1;
+  int lifeline_ = -1;  // the write end of the child's lifeline (core/src/lifeline.hpp)
   std::optional<int> status_;  // exit code once reaped
 };
 

@@ -64,6 +64,7 @@ enum class EventKind : std::uint8_t {
   join_begin = 9,  // peer: the child
   join_end = 10,   // peer: the child, value: its exit code
   channel = 11,    // a channel was created (value: capacity)
+  kill = 12,       // peer: a child the program ended on purpose (Proc::kill), value: signal
 };
 
 struct FileHeader {
@@ -168,6 +169,11 @@ constexpr Geometry geometry(std::uint32_t threads, std::uint32_t channels, std::
   return g;
 }
 
+// The largest trace file, in bytes, that the writer makes and readers accept (1 GiB; the
+// default capacities make about 9 MiB). A header that declares a bigger layout is refused
+// before anything beyond it is read.
+inline constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 30;
+
 struct Capacities {
   std::uint32_t threads = 4096;
   std::uint32_t channels = 16384;
@@ -176,7 +182,8 @@ struct Capacities {
 };
 
 // Creates an initialised, empty trace file at path (O_EXCL, mode 0600). Throws
-// std::system_error if it cannot (it exists, or the disk is full).
+// std::system_error if it cannot (it exists, the disk is full, or the capacities make a file
+// bigger than kMaxFileBytes: EFBIG, and nothing is created).
 void create_file(const std::string& path, Capacities = {});
 
 // Starts tracing this process (and the children it forks from now on) into path, creating the

@@ -34,6 +34,15 @@ struct Shape {
 // the control seam hands to a controller.
 using Sink = control::Receiver;
 
+// How a select's poll (deadline 0) takes the channel lock: by the select's own deadline
+// (kNoDeadline: waits for it, as Go's select does; a lock that cannot be had in time makes
+// the poll report Status::timeout), or not at all: held, the calling thread holds it already
+// (a select that found this case ready under it), and the operation starts under it.
+struct PollLock {
+  Deadline by = kNoDeadline;
+  bool held = false;
+};
+
 class Region;  // the mapping of one channel's shared memory (core/src/region.hpp)
 
 // One process's handle to a channel. Thread-safe: any number of threads may call any method at
@@ -43,7 +52,8 @@ class Channel {
   static std::shared_ptr<Channel> create_anonymous(Shape, const ChanOptions&, Site);
   static std::shared_ptr<Channel> create_named(std::string_view name, Shape, const ChanOptions&,
                                                Site);
-  static std::shared_ptr<Channel> open_named(std::string_view name, Shape, Site);
+  static std::shared_ptr<Channel> open_named(std::string_view name, Shape, const OpenOptions&,
+                                             Site);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -53,11 +63,9 @@ class Channel {
   Status send_for(const void* data, std::size_t len, std::int64_t timeout_ns, Site);
   Status recv_for(Sink, std::int64_t timeout_ns, Site);
   // The shared-memory protocol itself, with an absolute deadline (0: a select's poll). send's
-  // len has been checked with check_value by the caller. held: the calling thread holds the
-  // channel lock already (a select that found this case ready under it); the operation starts
-  // under it and releases it.
-  Status send(const void* data, std::size_t len, Deadline, Site, bool held = false);
-  Status recv(Sink, Deadline, Site, bool held = false);
+  // len has been checked with check_value by the caller.
+  Status send(const void* data, std::size_t len, Deadline, Site, PollLock = {});
+  Status recv(Sink, Deadline, Site, PollLock = {});
   void close(Site);
 
   bool closed() const noexcept;

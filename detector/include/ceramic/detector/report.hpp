@@ -70,7 +70,17 @@ struct Report {
   std::vector<ChannelRef> channels;  // channels involved
   std::vector<Peer> processes;       // every process in the graph (stuck, exited, killed)
   std::vector<std::vector<pid_t>> cycles;  // wait-for cycles among stuck processes, if any
-  std::string kind;  // "no live peer", "cycle" (each waits for one other), or "knot"
+  // How the stuck threads are stuck (deadlock only).
+  enum class Kind {
+    none,          // no deadlock
+    no_live_peer,  // a wait that no live process holds the other end of
+    cycle,         // each waits for one other, around a cycle
+    knot,          // all who could answer are themselves stuck, not as one cycle
+  };
+  Kind kind = Kind::none;
+  // A leak (find_leaks): the stuck threads were left blocked forever by a program that went on
+  // and ended; deadlock is also true, kind says how each is stuck at the end.
+  bool leak = false;
 };
 
 std::string to_text(const Report&);
@@ -78,5 +88,7 @@ std::string to_json(const Report&);
 std::string to_dot(const Report&);
 
 const char* op_name(trace::WaitOp) noexcept;
+// "no live peer", "cycle", "knot" ("" for none): the words the reports print.
+const char* kind_name(Report::Kind) noexcept;
 
 }  // namespace ceramic::detector

@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "ceramic/detector/report.hpp"
+#include "ceramic/detector/timeline.hpp"
 #include "ceramic/site.hpp"
 
 namespace ceramic::sim {
@@ -131,6 +132,14 @@ struct Options {
   // 0: run all iterations.
   std::size_t coverage_patience = 0;
   bool print_coverage = false;     // explore prints the coverage table (to_table) on stderr
+  // Report files for CI (docs/guide/ci.md). html: written when the exploration fails (the
+  // self-contained HTML report: verdict, graph, replay line with a copy button, steps,
+  // coverage). junit: JUnit XML with one test case per exploration this process ran, rewritten
+  // after each. In both, %p becomes the process id and %n the scenario's name. name: the
+  // scenario (default: the program's name and the exploration's number in this process).
+  std::string html{};
+  std::string junit{};
+  std::string name{};
 };
 
 enum class Failure {
@@ -162,6 +171,9 @@ struct FailureInfo {
   // it). Empty when the detector could not prove it; `blocked` then lists who waits where.
   std::optional<detector::Report> graph;
   std::vector<std::string> blocked;
+  // The failing schedule as a timeline (a lane a process, time in steps: unit "step"), for the
+  // HTML report. Drawn by explore() when Options::html is set (one more run of the schedule).
+  detector::Timeline timeline{};
 };
 
 // Concurrency coverage of an exploration (what GoAT measures): every channel operation site the

@@ -1,0 +1,110 @@
+#include "ceramic/detector/leaks.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ceramic/detector/analysis.hpp"
+
+namespace ceramic::detector {
+namespace {
+
+using trace::EventKind;
+using trace::WaitOp;
+
+bool waits_on(const ThreadInfo& t, std::uint64_t channel) {
+  return std::any_of(t.waits.begin(), t.waits.end(),
+                     [&](const Wait& w) { return w.channel == channel; });
+}
+
+// Killed on purpose: an explicit kill of pid, or of one of its ancestors, after it blocked.
+// A pid can be reused; an event from before the thread blocked is about an older process.
+bool killed_on_purpose(const ThreadInfo& t, const std::multimap<pid_t, std::int64_t>& kills,
+                       const std::map<pid_t, pid_t>& parent_of) {
+  pid_t p = t.pid;
+  for (int depth = 0; p > 0 && depth < 64; ++depth) {  // bounded: a corrupt table may loop
+    auto [lo, hi] = kills.equal_range(p);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second >= t.since_ns) return true;
+    }
+    auto up = parent_of.find(p);
+    if (up == parent_of.end()) break;
+    p = up->second;
+  }
+  return false;
+}
+
+// Woken before it died: a close of a channel it waits on after it blocked, or a rendezvous a
+// peer recorded with it that it never recorded itself. (A peer's send returns once the value is
+// taken, maybe before the receiver writes that it woke, and the receiver may be killed in
+// between; the peer's record may also come after the receiver has blocked again, so time alone
+// cannot tell: count the two sides' records per channel.)
+bool released(const ThreadInfo& t, const Snapshot& s, const std::vector<EventInfo>& events) {
+  for (const Wait& w : t.waits) {
+    if (const ChannelInfo* c = s.channel(w.channel); c && c->closed) return true;
+  }
+  std::map<std::uint64_t, long> unmatched;  // per channel: peers' records minus its own
+  for (const EventInfo& e : events) {
+    if (!waits_on(t, e.channel)) continue;
+    if (e.kind == EventKind::close && e.t_ns >= t.since_ns) return true;
+    if (e.kind != EventKind::rendezvous) continue;
+    if (e.pid != t.pid && e.peer == t.pid) ++unmatched[e.channel];
+    if (e.pid == t.pid && e.peer > 0 && e.peer != t.pid) --unmatched[e.channel];
+  }
+  return std::any_of(unmatched.begin(), unmatched.end(), [](const auto& u) { return u.second > 0; });
+}
+
+}  // namespace
+
+Report find_leaks(const Snapshot& s, const std::vector<EventInfo>& events) {
+  std::multimap<pid_t, std::int64_t> kills;
+  for (const EventInfo& e : events) {
+    if (e.kind == EventKind::kill && e.peer > 0) kills.emplace(e.peer, e.t_ns);
+  }
+  std::map<pid_t, pid_t> parent_of;
+  for (const ThreadInfo& t : s.threads) {
+    if (t.pid > 0 && t.ppid > 0 && t.ppid != t.pid) parent_of.emplace(t.pid, t.ppid);
+  }
+
+  std::set<pid_t> leaked;
+  for (const ThreadInfo& t : s.threads) {
+    if (!t.blocked() || t.has_deadline || t.pid <= 0) continue;
+    if (t.op == WaitOp::join ? t.join_pid <= 0 : t.waits.empty()) continue;
+    if (killed_on_purpose(t, kills, parent_of)) continue;
+    if (t.op != WaitOp::join && released(t, s, events)) continue;
+    leaked.insert(t.pid);
+  }
+  if (leaked.empty()) return {};
+
+  // Analyse the end as a world in which the leaked processes are still there and everything
+  // else is gone: the deadlock analysis then explains each one (no live peer, or a cycle
+  // among leaked processes) with what became of every other holder.
+  Snapshot end = s;
+  end.os_threads.clear();
+  std::set<pid_t> dead;
+  for (const ThreadInfo& t : s.threads) {
+    if (!leaked.count(t.pid)) dead.insert(t.pid);
+  }
+  for (const ChannelInfo& c : s.channels) {
+    for (pid_t h : c.holders) {
+      if (!leaked.count(h)) dead.insert(h);
+    }
+    for (pid_t h : c.former) {
+      if (!leaked.count(h)) dead.insert(h);
+    }
+  }
+  end.dead.assign(dead.begin(), dead.end());
+  // A leaked thread of a process that also has a running (not blocked) thread would count
+  // that thread as able to act; at the end nothing acts any more.
+  for (ThreadInfo& t : end.threads) {
+    if (leaked.count(t.pid) && !t.blocked()) t.state = trace::ThreadState::finished;
+    if (leaked.count(t.pid) && t.blocked() && killed_on_purpose(t, kills, parent_of)) {
+      t.state = trace::ThreadState::finished;
+    }
+  }
+  Report r = analyze(end);
+  r.leak = r.deadlock;
+  return r;
+}
+
+}  // namespace ceramic::detector
