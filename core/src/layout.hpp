@@ -193,7 +193,9 @@ struct HeaderInfo {
 // The lock line: everything an operation touches under the lock when it meets a partner.
 struct alignas(64) LockLine {
   pthread_mutex_t lock;        // robust, process-shared: protects everything marked "lock"
-  std::uint32_t flags;         // lock. bit 0: closed (also read without the lock: closed())
+  std::uint32_t flags;         // lock. bit 0: closed; bits 1-31: the change count, bumped by every
+                               // change that can make an operation ready (select.cpp, "Giving
+                               // up"). Read without the lock too: closed(), change_count()
   std::uint32_t next_ticket;   // lock. FIFO order of queued waiters (wraps; compared mod 2^32)
   std::uint64_t send_mask0;    // lock. queued senders among slots 0..63
   std::uint64_t recv_mask0;    // lock. queued receivers among slots 0..63

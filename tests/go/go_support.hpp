@@ -131,7 +131,9 @@ std::optional<T> take(ceramic::Chan<T>& c) {
 template <class T>
 std::optional<T> take_spinning(ceramic::Chan<T>& c) {
   const auto give_up = Clock::now() + kPatience;
-  for (;;) {
+  for (std::uint32_t polls = 0;; ++polls) {
+    // On a loaded machine the other side may need this core: after a while, let it run.
+    if (polls > 4096) std::this_thread::yield();
     T v{};
     ceramic::Status st = c.recv_for(v, std::chrono::nanoseconds(0));
     if (st == ceramic::Status::ok) return v;
