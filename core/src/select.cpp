@@ -224,8 +224,10 @@ void settle_all(Queued* q, std::size_t n) noexcept {
 
 enum class Completion { fired, closed, retry };
 
-// Completes the kept slot (an offer or a close) of case c. Releases the slot.
-Completion complete(const SelectCase& c, const Queued& q) {
+// Completes the kept slot (an offer or a close) of case c. Releases the slot. *peer: the
+// partner's pid, as the partner records ours (the pid of the slot it acted through), for the
+// trace: each side of a rendezvous names the other (detector/src/leaks.cpp counts them).
+Completion complete(const SelectCase& c, const Queued& q, pid_t* peer) {
   Region& r = *q.r;
   const Geometry& geo = r.geo();
   SlotHead& s = r.slot(q.slot);
@@ -237,6 +239,7 @@ Completion complete(const SelectCase& c, const Queued& q) {
   const ValueRef ref = r.tail(q.slot).ref;
 
   if (!q.send) {
+    *peer = ref.src_pid;
     // A sender proposed: its value is in our slot (inline), parked, or in its memory.
     std::size_t len = checked_len(s.len, geo, true);
     if (len <= geo.inline_bytes || ref.spill != 0) {
@@ -281,6 +284,7 @@ Completion complete(const SelectCase& c, const Queued& q) {
     return Completion::retry;
   }
   SlotHead& ps = r.slot(p);
+  *peer = r.tail(p).pid;
   // The proposer wrote src_slot/src_ticket (our slot) and reads them while it waits: write only
   // the other fields.
   ValueRef& pref = r.tail(p).ref;
@@ -316,17 +320,29 @@ Status poll(const SelectCase& c, Site site, bool held = false) {
                                           : c.ch->recv(c.sink, 0, site, pl);
 }
 
-void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t value) {
+void emit_select(hooks::Event e, const SelectCase& c, Site site, std::int64_t value,
+                 pid_t peer = 0) {
   hooks::Record rec{};
   rec.event = e;
   rec.op = hooks::Op::select;
   rec.channel = c.ch->id();
+  rec.peer = peer;
   rec.value = value;
   rec.site = site;
   emit(rec);
 }
 
-[[noreturn]] void block_forever() {
+// Go's select {}. Recorded as a select blocked on no channel (channel id 0, which no channel
+// has), with no deadline: the detector sees a thread that nothing can ever wake, part of a
+// deadlock while the program runs and a leak when it ends.
+[[noreturn]] void block_forever(Site site) {
+  if (observed()) {
+    hooks::Record rec{};
+    rec.event = hooks::Event::block;
+    rec.op = hooks::Op::select;
+    rec.site = site;
+    emit(rec);
+  }
   std::atomic<std::uint32_t> never{0};
   for (;;) futex_wait(never, 0, kNoDeadline);
 }
@@ -388,7 +404,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
   *closed = false;
   if (m == 0) {
     if (fallback != kNoCase) return fallback;
-    if (timeout == kNoCase) block_forever();  // Go's select {}: nothing can ever fire
+    if (timeout == kNoCase) block_forever(site);  // Go's select {}: nothing can ever fire
     std::atomic<std::uint32_t> never{0};
     while (now_ns() < deadline) futex_wait(never, 0, deadline);
     return timeout;
@@ -507,13 +523,17 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
     std::size_t kept = settle(q, queued);
     if (kept != kNoCase) {
       const SelectCase& c = cs[q[kept].index];
-      Completion done = complete(c, q[kept]);
+      pid_t peer = 0;
+      Completion done = complete(c, q[kept], &peer);
       if (done == Completion::closed) {
         if (q[kept].send) throw ChannelClosed();
         *closed = true;
       }
       if (done != Completion::retry) {
-        if (traced) emit_select(hooks::Event::rendezvous, c, site, q[kept].send ? 1 : 0);
+        if (traced) {
+          emit_select(hooks::Event::rendezvous, c, site, q[kept].send ? 1 : 0,
+                      done == Completion::closed ? 0 : peer);
+        }
         return q[kept].index;
       }
     }

@@ -42,6 +42,7 @@ struct Graph {
   bool can_progress(const ThreadInfo& t) const {
     if (t.op == WaitOp::join) return !alive(t.join_pid) || can_act(t.join_pid);
     for (const Wait& w : t.waits) {
+      if (w.channel == 0) continue;  // no channel (a select of no cases): nothing can serve it
       const ChannelInfo* c = s.channel(w.channel);
       if (c == nullptr || c->closed || c->overflow) return true;  // cannot prove anything
       for (pid_t h : c->holders) {
@@ -260,6 +261,10 @@ Report analyze(const Snapshot& s) {
       edges[t.pid].insert(t.join_pid);
     }
     for (const Wait& w : t.waits) {
+      if (w.channel == 0) {  // a select of no cases (Go's select {}): no one can ever wake it
+        dead_end = true;
+        continue;
+      }
       BlockedWait bw;
       bw.channel = ref_of(s, w.channel);
       bw.op = w.op;

@@ -12,7 +12,9 @@ namespace {
 using trace::EventKind;
 using trace::WaitOp;
 
+// (Channel id 0 is no channel: a select of no cases, Go's select {}, waits on it.)
 bool waits_on(const ThreadInfo& t, std::uint64_t channel) {
+  if (channel == 0) return false;
   return std::any_of(t.waits.begin(), t.waits.end(),
                      [&](const Wait& w) { return w.channel == channel; });
 }

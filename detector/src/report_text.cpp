@@ -79,6 +79,9 @@ std::string to_text(const Report& r) {
     if (t.op == trace::WaitOp::join) {
       o << "    its child " << why_not(t.join_child) << "\n";
     }
+    if (t.op == trace::WaitOp::select && t.waits.empty()) {
+      o << "    a select of no cases (select {}): nothing can ever wake it\n";
+    }
     for (const BlockedWait& w : t.waits) {
       o << "    " << op_name(w.op) << " on " << channel_label(w.channel) << ":\n";
       bool live = false;

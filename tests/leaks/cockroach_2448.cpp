@@ -111,13 +111,6 @@ const ceramic::leaks::Registration registered{{
                  "loop is alive and could still serve it. ceramic's definition (blocked without "
                  "a deadline when the program ends) makes that a leak; Go's profile reports only "
                  "goroutines that no runnable goroutine can reach",
-    .live_needs = "ceramic-run, in about one run in four: a select woken by its partner "
-                  "records its rendezvous without the partner's pid (core/src/select.cpp, the "
-                  "queued path's emit_select), while the partner that completed it records the "
-                  "select's pid; when processRaft's select completes the first event's "
-                  "rendezvous with the state loop's waiting select, the end-of-program check "
-                  "(detector/src/leaks.cpp, released()) finds processRaft's record unmatched, "
-                  "takes the state loop for released, and reports only processRaft",
     .live_fix_needs = "the same difference of definition live: the fixed loops never end, so the "
                       "program never settles, and whether processRaft is caught waiting in its "
                       "select when the program ends (a leak for ceramic-run) is up to timing",

@@ -189,13 +189,6 @@ const ceramic::leaks::Registration registered{{
     .fix = fix,
     .live_bug = live_bug,
     .description = "a stopped, already drained timer is drained again and the loop blocks",
-    .live_needs = "ceramic-run: a select woken by its partner records its rendezvous without "
-                  "the partner's pid (core/src/select.cpp, the queued path's emit_select), "
-                  "while the partner that completed it records the select's pid; the event "
-                  "loop's select was woken by the timer's send of its value, so the "
-                  "end-of-program check (detector/src/leaks.cpp, released()) finds the timer's "
-                  "record unmatched, takes the event loop for released, and reports only the "
-                  "processor",
     .dfs_iterations = 200,
 }};
 

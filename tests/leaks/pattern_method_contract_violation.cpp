@@ -57,12 +57,6 @@ const ceramic::leaks::Registration registered{{
     .bug = bug,
     .fix = fix,
     .description = "a started worker is never stopped and waits in its select forever",
-    .live_needs = "ceramic-run: a select woken by its partner records its rendezvous without "
-                  "the partner's pid (core/src/select.cpp, the queued path's emit_select), "
-                  "while the sender that completed it records the worker's pid; the "
-                  "end-of-program check (detector/src/leaks.cpp, released()) counts the "
-                  "partners' records against the worker's own, finds main's ten sends "
-                  "unmatched, and takes the worker for released: the leak is never reported",
 }};
 
 }  // namespace

@@ -48,10 +48,6 @@ const ceramic::leaks::Registration registered{{
     .fix = fix,
     .description = "main blocks in select {} while a receiver waits on a channel nobody sends on",
     .expect = ceramic::leaks::Expect::deadlock,
-    .live_needs = "ceramic-run: live, a select of no cases (Go's select {}) waits in a futex "
-                  "without recording a block in the trace (core/src/select.cpp, block_forever), "
-                  "so the thread stays `running`: never reported, neither as a deadlock while "
-                  "the program runs nor as a leak when it ends",
 }};
 
 }  // namespace
