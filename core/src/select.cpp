@@ -30,6 +30,12 @@
 //            inverted; the locks are only read under, so a holder that dies leaves nothing for
 //            the repair to undo (each robust lock it held is repaired on its own).
 // A select with one channel case needs neither: its one poll is its view.
+//
+// Deadlines. A select with a timeout takes every channel lock of its polls, its lock-all look
+// and its queueing by its deadline (lock(Region&, Deadline)), as send_for and recv_for do: a
+// lock holder that is stopped, or a lock word a peer scribbled on, cannot hold it past the
+// deadline; it then times out. Withdrawing slots it queued (settle) and completing an offer it
+// kept still take their locks without one: a slot must not stay queued behind us.
 
 #include "ceramic/select.hpp"
 
@@ -118,7 +124,9 @@ bool ready_locked(Region& r, bool send) {
 // stale view of it, never an out-of-bounds one (every index is checked, layout.hpp).
 class AllLocked {
  public:
-  AllLocked(const SelectCase* cs, const std::size_t* chans, std::size_t m) {
+  // With a deadline (a select with a timeout), a lock not had by then leaves none held:
+  // complete() is false.
+  AllLocked(const SelectCase* cs, const std::size_t* chans, std::size_t m, Deadline deadline) {
     Region* rs[kMaxCases];
     for (std::size_t k = 0; k < m; ++k) rs[k] = &cs[chans[k]].ch->region();
     std::sort(rs, rs + m, [](Region* a, Region* b) {
@@ -127,7 +135,11 @@ class AllLocked {
     try {
       for (std::size_t k = 0; k < m; ++k) {
         if (n_ > 0 && held_[n_ - 1]->id() == rs[k]->id()) continue;
-        lock(*rs[k]);
+        if (!lock(*rs[k], deadline)) {
+          keep_only(nullptr);
+          complete_ = false;
+          return;
+        }
         held_[n_++] = rs[k];
       }
     } catch (...) {
@@ -136,6 +148,7 @@ class AllLocked {
     }
   }
   ~AllLocked() { keep_only(nullptr); }
+  bool complete() const noexcept { return complete_; }
   AllLocked(const AllLocked&) = delete;
   AllLocked& operator=(const AllLocked&) = delete;
 
@@ -157,6 +170,7 @@ class AllLocked {
  private:
   Region* held_[kMaxCases];
   std::size_t n_ = 0;
+  bool complete_ = true;
 };
 
 // Whether no count read before the polls (seen[k], for case chans[k]) has moved since.
@@ -312,10 +326,10 @@ Completion complete(const SelectCase& c, const Queued& q, pid_t* peer) {
   return e == End::ok ? Completion::fired : Completion::retry;
 }
 
-// A plain operation that cannot block: the case completes now, or reports why not. held: the
-// case's channel lock is held already (Channel::send/recv).
-Status poll(const SelectCase& c, Site site, bool held = false) {
-  const PollLock pl{kNoDeadline, held};
+// A plain operation that cannot block: the case completes now, or reports why not. Its lock is
+// taken by the select's deadline (a lock not had by then: Status::timeout), or is held already.
+Status poll(const SelectCase& c, Site site, Deadline deadline, bool held = false) {
+  const PollLock pl{deadline, held};
   return c.kind == SelectCase::Kind::send ? c.ch->send(c.data, c.len, 0, site, pl)
                                           : c.ch->recv(c.sink, 0, site, pl);
 }
@@ -435,7 +449,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
     std::uint32_t seen[kMaxCases];
     for (std::size_t k = 0; k < m; ++k) {
       if (may_give_up && m > 1) seen[k] = change_count(cs[chans[k]].ch->region());
-      if (std::size_t i = fired(chans[k], poll(cs[chans[k]], site)); i != kNoCase) return i;
+      if (std::size_t i = fired(chans[k], poll(cs[chans[k]], site, deadline)); i != kNoCase) return i;
     }
     if (fallback != kNoCase || (deadline != kNoDeadline && now_ns() >= deadline)) {
       if (m == 1 || unchanged(cs, chans, seen, m)) return give_up();
@@ -443,7 +457,8 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       std::size_t pick = kNoCase;
       bool held = false;
       {  // (nothing in here waits, emits or takes another lock)
-        AllLocked all(cs, chans, m);
+        AllLocked all(cs, chans, m, deadline);
+        if (!all.complete()) return give_up();  // a timed select whose deadline has passed
         std::size_t ready[kMaxCases];
         std::size_t n_ready = 0;
         for (std::size_t k = 0; k < m; ++k) {
@@ -458,7 +473,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
         }
       }
       if (pick == kNoCase) return give_up();
-      if (std::size_t i = fired(pick, poll(cs[pick], site, held)); i != kNoCase) return i;
+      if (std::size_t i = fired(pick, poll(cs[pick], site, deadline, held)); i != kNoCase) return i;
       continue;  // its partner was a select that chose another case, or died: look again
     }
 
@@ -473,9 +488,9 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       const bool send = c.kind == SelectCase::Kind::send;
       const bool large = send && c.len > r.geo().inline_bytes;
       std::uint64_t parked = large && r.geo().capacity > 0 ? park(r, c.data, c.len) : 0;
-      Guard g(r);
+      Guard g(r, deadline);
       std::uint32_t slot = kNone;
-      if (!ready_locked(r, send)) {
+      if (g.held() && !ready_locked(r, send)) {
         slot = reserve_locked(r, (send ? kSendKind : kRecvKind) | kSelectFlag, Pool::queue);
         if (slot == kNone) wait_for_free_slot(r, g, deadline);
       }
