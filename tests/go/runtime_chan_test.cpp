@@ -34,7 +34,8 @@ struct Tally {
 // Known defect, found by this test (and present on main before the consistent-view work):
 // values are delivered twice and others lost, hundreds a run, when a selecting sender and a
 // selecting receiver share channels with plain senders and receivers (either select alone,
-// with plain partners, is exact). Set CERAMIC_GO_KNOWN_DEFECTS=1 to run it.
+// with plain partners, is exact; so is every channel buffered: only unbuffered ones lose values).
+// Set CERAMIC_GO_KNOWN_DEFECTS=1 to run it.
 TEST(GoSelectStress, PlainAndSelectingSidesMixWithoutDeadlockEachValueOnce) {
   if (std::getenv("CERAMIC_GO_KNOWN_DEFECTS") == nullptr) {
     GTEST_SKIP() << "known defect: a select sender and a select receiver sharing channels with "
