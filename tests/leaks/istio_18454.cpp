@@ -189,6 +189,12 @@ const ceramic::leaks::Registration registered{{
     .fix = fix,
     .live_bug = live_bug,
     .description = "a stopped, already drained timer is drained again and the loop blocks",
+    .live_fix_needs = "ceramic-run, on a loaded machine (2 runs in 12 with four at once; none in 8 "
+                      "alone): the fix's event loop is reported blocked in Timer::stop()'s select "
+                      "(line 77) with its timer process gone. Seen once a select completed in its "
+                      "queued pass names its partner (released() no longer takes the loop for "
+                      "woken); whether the port's fix can really block there, or the live program "
+                      "ends the timer early, is not yet known",
     .dfs_iterations = 200,
 }};
 
