@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <new>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ceramic/detail/futex.hpp"
 #include "large_value.hpp"
 #include "slots.hpp"
 #include "wait.hpp"
@@ -256,12 +258,30 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
 
 namespace {
 
+// How long past its deadline a timed wait tries to take the lock to withdraw its slot.
+// The lock is held for microseconds; a second means its holder is stopped, or the lock word
+// was written by a peer (layout.hpp, THREAT MODEL).
+constexpr std::int64_t kWithdrawGrace = 1'000'000'000;
+
+// A timed wait that could not withdraw its slot: the slot stays queued and ours (a holder that
+// resumes may still complete it; freeing it would let that completion land on the slot's next
+// user). It is lost to the channel until this process ends.
+struct WithdrawFailed : ChannelError {
+  WithdrawFailed()
+      : ChannelError(
+            "ceramic: the channel's lock was still held a second past the operation's deadline "
+            "(a process holding the channel is stopped, or writes into its memory): the "
+            "operation gave up, and whether its partner completed it is unknown") {}
+};
+
 // Runs a wait on slot `me`; if it throws (no memory for the value, no room for a spill), frees
 // the slot first: a partner watching it then sees us gone and recovers, as if we had died.
 template <class F>
 End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
   try {
     return f();
+  } catch (const WithdrawFailed&) {
+    throw;  // the slot stays queued: see WithdrawFailed
   } catch (...) {
     if (owned_by_me(r.slot(me).owner)) release_slot(r, me);
     throw;
@@ -276,7 +296,9 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
 bool wait_queued(Region& r, std::uint32_t me, SlotKind k, Deadline d) {
   SlotHead& s = r.slot(me);
   if (wait_state(s.state, kWaiting, d) != WaitEnd::deadline) return false;
-  Guard g(r);
+  const Deadline now = now_ns();
+  Guard g(r, d > kNoDeadline - kWithdrawGrace ? kNoDeadline : std::max(d, now) + kWithdrawGrace);
+  if (!g.held()) throw WithdrawFailed();
   if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) return false;
   clear_bit(r, k, me);
   // Not kWaiting any more before the lock drops: a repair must not queue it again.
