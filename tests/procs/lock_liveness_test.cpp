@@ -127,19 +127,42 @@ TEST(LockLiveness, ScribbledLockAndOwnerWordsNeverMakeTheVictimWriteOutsideTheRe
     }
   });
   Scribbler s(name);
-  // Each 8-byte field the peer controls gets an address into the victim's private page, as a
-  // forged robust-list link would: the first 40 bytes of the lock line (what was the mutex)
-  // and each slot's owner field.
-  auto scribble = [&](std::uint64_t k) {
-    auto* line = reinterpret_cast<unsigned char*>(&s.hdr().l);
-    for (std::size_t off = 0; off < 40; off += 8) {
-      const auto addr = reinterpret_cast<std::uint64_t>(secret) + ((k + off) % kPage);
-      std::memcpy(line + off, &addr, 8);
+  // Each field the peer controls gets addresses into the victim's private page, as forged
+  // robust-list links would. Three patterns, in turn: the lock's own bytes; only the bytes
+  // where a glibc mutex keeps its robust-list links (__list, bytes 24..40: the victim still
+  // owns the mutex, so its unlock goes on to unlink through them); each slot's owner field
+  // likewise. Written against sizeof, so the test means the same on either layout.
+  using Lock = decltype(d::LockLine::lock);
+  using Owner = decltype(d::SlotHead::owner);
+  constexpr bool kMutexes = sizeof(Lock) >= 40;  // glibc's pthread_mutex_t
+  auto fill = [&](unsigned char* at, std::size_t len, std::uint64_t k) {
+    for (std::size_t off = 0; off + 8 <= len; off += 8) {
+      const auto addr = reinterpret_cast<std::uint64_t>(secret) + ((k * 8 + off) % kPage);
+      std::memcpy(at + off, &addr, 8);
     }
-    for (std::uint32_t i = 0; i < s.geo().slot_count; ++i) {
-      auto* owner = reinterpret_cast<unsigned char*>(&s.slot(i)) + offsetof(d::SlotHead, owner);
-      const auto addr = reinterpret_cast<std::uint64_t>(secret) + ((k + 8 * i) % kPage);
-      std::memcpy(owner, &addr, 8);
+  };
+  auto scribble = [&](std::uint64_t k) {
+    auto* lock = reinterpret_cast<unsigned char*>(&s.hdr().l.lock);
+    switch (k % 3) {
+      case 0:
+        fill(lock, sizeof(Lock), k);
+        break;
+      case 1:
+        if (kMutexes) {
+          fill(lock + 24, 16, k);
+        } else {
+          fill(lock, sizeof(Lock), k);
+        }
+        break;
+      default:
+        for (std::uint32_t i = 0; i < s.geo().slot_count; ++i) {
+          auto* owner = reinterpret_cast<unsigned char*>(&s.slot(i)) + offsetof(d::SlotHead, owner);
+          if (kMutexes) {
+            fill(owner + 24, 16, k + i);
+          } else {
+            fill(owner, sizeof(Owner), k + i);
+          }
+        }
     }
   };
   ASSERT_TRUE(eventually([&] { return rounds.load() > 0 || !victim.running(); }));
