@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ceramic/detail/futex.hpp"
+
 namespace ceramic::detail {
 namespace {
 
@@ -106,6 +108,7 @@ int pidfd_exited(int fd) noexcept {
 struct Cache {
   ProcIdentity id[kIdentityCache] = {};
   int fd[kIdentityCache] = {};
+  std::int64_t checked_ns[kIdentityCache] = {};  // when the kernel last said it lives
   int next = 0;  // round-robin victim when full
 
   ~Cache() {
@@ -115,7 +118,7 @@ struct Cache {
     if (id[i] != 0) close(fd[i]);
     id[i] = 0;
   }
-  void insert(ProcIdentity who, int pidfd) noexcept {
+  void insert(ProcIdentity who, int pidfd, std::int64_t now) noexcept {
     // The dead go first: their pidfds are not kept past the moment we learn of it.
     int free_i = -1;
     for (int i = 0; i < kIdentityCache; ++i) {
@@ -129,6 +132,7 @@ struct Cache {
     }
     id[free_i] = who;
     fd[free_i] = pidfd;
+    checked_ns[free_i] = now;
   }
 };
 thread_local Cache t_cache;
@@ -218,7 +222,7 @@ void forget_identities() noexcept {
   for (int i = 0; i < kIdentityCache; ++i) t_cache.drop(i);
 }
 
-bool identity_alive(ProcIdentity id) noexcept {
+bool identity_alive(ProcIdentity id, Freshness fresh) noexcept {
   const pid_t pid = identity_pid(id);
   const auto tag = static_cast<std::uint32_t>(id >> 32);
   if (pid <= 0 || static_cast<std::uint32_t>(pid) >= kMaxPid) return false;
@@ -229,10 +233,15 @@ bool identity_alive(ProcIdentity id) noexcept {
   if (scheme == Scheme::pid_only && tag != 0) return false;  // we write none: a scribble
 
   Cache& c = t_cache;
+  const std::int64_t now = now_ns();
   for (int i = 0; i < kIdentityCache; ++i) {
     if (c.id[i] != id) continue;
+    if (fresh == Freshness::recent && now - c.checked_ns[i] < kAliveReuseNs) return true;
     int exited = pidfd_exited(c.fd[i]);
-    if (exited == 0) return true;
+    if (exited == 0) {
+      c.checked_ns[i] = now;
+      return true;
+    }
     c.drop(i);
     if (exited == 1) return false;
     break;  // the pidfd failed us: judge afresh
@@ -254,7 +263,7 @@ bool identity_alive(ProcIdentity id) noexcept {
     close(fd);
     return false;
   }
-  c.insert(id, fd);
+  c.insert(id, fd, now);
   return true;
 }
 

@@ -52,14 +52,25 @@ std::optional<ProcIdentity> identity_of(pid_t pid) noexcept;
 // zombie has exited) and that carries the recorded tag. False for 0, for a pid out of range,
 // and for any identity that names no process (a peer's scribble).
 //
+// Freshness::recent accepts the kernel's "alive" from up to kAliveReuseNs ago (per thread):
+// a process that died within that time may still be taken for alive, as it would have been
+// had it been killed that much later. The robust mutexes had a window of the same order: the
+// kernel marked them only once the killed process ran its exit, which for a sleeping victim
+// is a wake-up (about 25 us on a VM) after the kill. "Dead" is never reused: it is final.
+// Freshness::now asks the kernel every time (a caller that must know the process lived after
+// something it did: complete_sender, after copying from it).
+//
 // Costs: our own identity, nothing. Another process met for the first time: a pidfd_open and
 // an fstat (pidfs) or a read of /proc/<pid>/stat (about 10 us); after that, one poll(2) of the
-// cached pidfd (about 0.5 us) for as long as it lives. Each thread caches up to kIdentityCache live processes;
-// the pidfd of one found dead is closed at once, and a thread's are closed when it ends.
-// Without pidfds (Linux < 5.3, or a seccomp filter): a read of /proc/<pid>/stat every time.
-bool identity_alive(ProcIdentity id) noexcept;
+// cached pidfd (about 0.5 us), at most once per kAliveReuseNs for Freshness::recent, for as
+// long as it lives. Each thread caches up to kIdentityCache live processes; the pidfd of one
+// found dead is closed at once, and a thread's are closed when it ends. Without pidfds
+// (Linux < 5.3, or a seccomp filter): a read of /proc/<pid>/stat every time.
+enum class Freshness { recent, now };
+bool identity_alive(ProcIdentity id, Freshness fresh = Freshness::recent) noexcept;
 
 inline constexpr int kIdentityCache = 8;
+inline constexpr std::int64_t kAliveReuseNs = 20'000;
 
 // Closes the calling thread's cached pidfds (they are opened again as needed). For tests that
 // count file descriptors.

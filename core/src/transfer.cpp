@@ -118,7 +118,7 @@ bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
   SlotHead& s = r.slot(src);
   std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
   if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady) ||
-      !owner_alive(s.owner)) {
+      !owner_alive_now(s.owner)) {
     return false;
   }
   bool w = set_state_locked(s, kDone);

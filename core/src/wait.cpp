@@ -110,6 +110,10 @@ bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept {
   return identity_alive(owner.load(std::memory_order_acquire));
 }
 
+bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept {
+  return identity_alive(owner.load(std::memory_order_acquire), Freshness::now);
+}
+
 bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept {
   return owner.load(std::memory_order_acquire) == self_identity();
 }

@@ -24,6 +24,9 @@ pid_t self_tid() noexcept;
 // dead one, or none (identity_alive).
 bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept;
 
+// The same, asking the kernel now (identity_alive, Freshness::now).
+bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept;
+
 // True if a slot's owner word names the calling process.
 bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept;
 
