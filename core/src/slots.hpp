@@ -5,8 +5,9 @@
 // thread can observe through a queue. Functions named *_locked require it held.
 // A slot's liveness is its owner word: the identity (pid and start time, identity.hpp) of the
 // process that reserved it, judged by the kernel's process table. A dead lock holder, a dead
-// waiter and a dead partner of a large transfer are all detected exactly: the holder after a
-// lock slice, the others when they are met (dequeue, reclaim, a wait's slice).
+// waiter and a dead partner of a large transfer are all detected: the holder after a lock
+// slice, the others when they are met (dequeue, reclaim, a wait's slice), at most 20 us after
+// their death (identity.hpp: kAliveReuseNs).
 #pragma once
 
 #include <cstdint>
