@@ -112,16 +112,15 @@ namespace {
 
 // After the value was copied: completes the sender (kDone) if its offer is still in place (its
 // slot holds the ticket, in kPulling or kSpillReady) and its owner is alive; false if not, and
-// the copy must be discarded. The kernel marks a dying thread's robust mutexes
-// FUTEX_OWNER_DIED (exit_robust_list) before its pid can be freed and reused, so an owner
-// alive after the copy was alive during all of it: the pid we read from named the sender's
-// process, never a process that took its pid after it died.
+// the copy must be discarded. The owner's identity carries its start time (identity.hpp), so
+// an owner alive after the copy was alive during all of it: the pid we read from named the
+// sender's process, never a process that took its pid after it died.
 bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
   Guard g(r);
   SlotHead& s = r.slot(src);
   std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
   if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady) ||
-      !owner_alive(s.owner)) {
+      !owner_alive_now(s.owner)) {
     return false;
   }
   bool w = set_state_locked(s, kDone);
