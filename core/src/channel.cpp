@@ -1,6 +1,6 @@
 // ceramic — the channel protocol: Go's hchan, adapted to shared memory between processes.
 //
-// Locking contract: the channel lock (LockLine::lock, a robust process-shared mutex) protects
+// Locking contract: the channel lock (LockLine::lock, owner_lock.hpp) protects
 // the queues (mask words), the ring, the closed flag, tickets, and every transition of a slot
 // that another thread can observe through a queue. Functions named *_locked require it held.
 // Wake-ups (futex_wake) happen after the lock is dropped, but the state they announce is stored
@@ -21,9 +21,9 @@
 // declines the rest, which go back to waiting with their values intact. Plain operations keep
 // the one-step hand-off; only meeting a select costs the extra step.
 //
-// A slot's liveness is its owner mutex: the kernel marks a robust mutex FUTEX_OWNER_DIED when
-// its owner dies, so dequeuing a dead waiter, a dead lock holder and a dead partner of a large
-// transfer are all detected exactly, with no polling of pids.
+// A slot's liveness is its owner word: the identity (pid and start time) of the process that
+// holds it, judged by the kernel's process table (identity.hpp), so a dead waiter, a dead lock
+// holder and a dead partner of a large transfer are all detected (within 20 us of the death).
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -20,8 +20,9 @@ std::int64_t now_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-               std::int64_t until_ns) noexcept {
+namespace {
+
+int wait_on(std::uint32_t* addr, std::uint32_t expected, std::int64_t until_ns) noexcept {
   timespec ts;
   timespec* tsp = nullptr;
   if (until_ns != INT64_MAX) {
@@ -30,9 +31,35 @@ int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     tsp = &ts;
   }
   // FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC (no FUTEX_CLOCK_REALTIME).
-  long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET,
-                    expected, tsp, nullptr, FUTEX_BITSET_MATCH_ANY);
+  long rc = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, expected, tsp, nullptr,
+                    FUTEX_BITSET_MATCH_ANY);
   return rc == 0 ? 0 : errno;
+}
+
+int wake_on(std::uint32_t* addr, int n) noexcept {
+  long rc = syscall(SYS_futex, addr, FUTEX_WAKE, n, nullptr, nullptr, 0);
+  return rc >= 0 ? static_cast<int>(rc) : -errno;
+}
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "futex_*_low: the low half comes first");
+static_assert(sizeof(std::atomic<std::uint64_t>) == sizeof(std::uint64_t) &&
+                  std::atomic<std::uint64_t>::is_always_lock_free,
+              "futex_*_low: a 64-bit word must be a plain, lock-free 64-bit word");
+
+}  // namespace
+
+int futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+               std::int64_t until_ns) noexcept {
+  return wait_on(reinterpret_cast<std::uint32_t*>(&word), expected, until_ns);
+}
+
+int futex_wait_low(std::atomic<std::uint64_t>& word, std::uint32_t expected,
+                   std::int64_t until_ns) noexcept {
+  return wait_on(reinterpret_cast<std::uint32_t*>(&word), expected, until_ns);
+}
+
+int futex_wake_low(std::atomic<std::uint64_t>& word, int n) noexcept {
+  return wake_on(reinterpret_cast<std::uint32_t*>(&word), n);
 }
 
 int futex_wait_any(std::atomic<std::uint32_t>* const* words, std::size_t n,
@@ -57,9 +84,7 @@ int futex_wait_any(std::atomic<std::uint32_t>* const* words, std::size_t n,
 }
 
 int futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept {
-  long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, n, nullptr,
-                    nullptr, 0);
-  return rc >= 0 ? static_cast<int>(rc) : -errno;
+  return wake_on(reinterpret_cast<std::uint32_t*>(&word), n);
 }
 
 }  // namespace ceramic::detail

@@ -27,13 +27,14 @@
 //     never trusted (LARGE VALUES);
 //   - the channel lock is taken with the operation's deadline, so a stopped or fake holder
 //     delays a timed operation only until its deadline;
-//   - a dead lock holder is detected by the kernel (robust mutexes) and its half-done update is
-//     repaired (repair_locked, slots.cpp) from per-slot state; a dead slot owner likewise.
-// Known gap: the robust mutexes are glibc's, which keep their robust-list links inside the
-// mutex, in shared memory; a peer that rewrites them can make the victim's unlock write through
-// them. Owner liveness that keeps no pointer in shared memory (pidfds, or a per-process lease)
-// is the fix; until then, share a named channel only with processes you would let write your
-// memory (the default: your own user's).
+//   - nothing in the region is an address that the kernel or libc will follow or write
+//     through. The channel lock and the slot owners name their holder by process identity
+//     (pid and start time, identity.hpp), and a dead holder is detected by asking the kernel
+//     (pidfd, /proc), never by a mark the kernel leaves in the region. (Until layout version 4
+//     they were glibc robust mutexes, whose robust-list links live inside the mutex: a peer
+//     that rewrote them made the victim's next unlock write wherever it pointed, and could read
+//     the victim's TLS addresses there.) A dead lock holder's half-done update is repaired
+//     (repair_locked, slots.cpp) from per-slot state; a dead slot owner's slot is reclaimed.
 //
 // REGION
 //   [Header][mask words: send[W], recv[W] beyond the first][Slot x slot_count][RingEntry x cap]
@@ -48,8 +49,9 @@
 //   I2. At least one of sendq and recvq is empty, except transiently while a waiter's owner
 //       has died (dead waiters are skipped and freed by whoever dequeues them).
 //   I3. Buffered: ring count > 0 implies recvq is empty; sendq non-empty implies count == cap.
-//   I4. A slot in any state other than kFree is owned: its owner mutex is held by the thread
-//       that reserved it, until that thread sets kFree and unlocks it.
+//   I4. A slot in any state other than kFree is owned: its owner word holds the identity of
+//       the process whose thread reserved it, until that thread sets kFree and clears it.
+//       A slot is reserved only when both are clear (kFree, owner 0), or its owner is dead.
 //   I5. After close, no slot is queued and nothing is ever added to the ring.
 //
 // SLOT STATES (Slot::state, a futex word; kSleeper is or-ed in by a waiter about to sleep)
@@ -98,9 +100,9 @@
 //     only if the record names this channel, src_slot, src_ticket, addr and len: a forged
 //     offer can at most copy a value that some process really offers here. The copy counts
 //     only if afterwards, under the lock, the sender's slot still holds src_ticket in
-//     kPulling and its owner mutex is alive: the kernel marks a dying thread's robust mutex
-//     before its pid can be reused, so a process that took over the pid is never read with
-//     status ok (complete_sender).
+//     kPulling and its owner is alive: the owner's identity carries its start time, so a
+//     process that took over the pid is judged dead, never read with status ok
+//     (complete_sender).
 //   - not permitted (Yama ptrace_scope, credentials, CERAMIC_FORCE_SPILL), not registered or
 //     no such record (a select that has not reached wait_sender yet, or a forged offer), or
 //     unreadable while the sender lives: kSpillReq. The sender parks the value, recording its place in its own
@@ -118,7 +120,11 @@
 //   reading it, leave it in the file until the channel goes.
 //
 // MEMORY ORDERING
-//   - Everything written under the channel lock is published by the lock's release.
+//   - Everything written under the channel lock is published by the lock's release (the
+//     unlock's release exchange, paired with the next holder's acquire CAS: owner_lock.hpp).
+//   - Slot owner: reserve_locked claims it by CAS 0 -> identity (acquire) after reading kFree
+//     (acquire); the owner frees its slot by storing kFree, then owner 0 (both release), so a
+//     slot seen with owner 0 was seen in kFree too.
 //   - Slot::state stores that complete an operation (kDone, kClosed, kLargeOffer, kSpillReady)
 //     are release (exchange acq_rel) and pair with the waiter's acquire load of state in
 //     wait_state(); the value bytes and ValueRef written before them are visible after it.
@@ -126,8 +132,6 @@
 //     exchange returns it, and only then does the completer call futex_wake. A single atomic
 //     word carries both, so no wake is lost and none is issued needlessly.
 #pragma once
-
-#include <pthread.h>
 
 #include <atomic>
 #include <cstddef>
@@ -137,7 +141,9 @@
 namespace ceramic::detail {
 
 inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
-inline constexpr std::uint32_t kVersion = 3;  // 2: the creator's pid namespace; 3: the longest value
+// 2: the creator's pid namespace; 3: the longest value; 4: the channel lock and slot owners
+// are process identities (owner_lock.hpp, identity.hpp), no longer glibc robust mutexes.
+inline constexpr std::uint32_t kVersion = 4;
 inline constexpr std::size_t kMaxWaiters = 1024;
 inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
 inline constexpr std::size_t kMaxCapacity = 1u << 20;
@@ -192,7 +198,9 @@ struct HeaderInfo {
 
 // The lock line: everything an operation touches under the lock when it meets a partner.
 struct alignas(64) LockLine {
-  pthread_mutex_t lock;        // robust, process-shared: protects everything marked "lock"
+  // The channel lock (owner_lock.hpp): 0, or the holder's process identity and a waiters bit.
+  // Protects everything marked "lock".
+  std::atomic<std::uint64_t> lock;
   std::uint32_t flags;         // lock. bit 0: closed; bits 1-31: the change count, bumped by every
                                // change that can make an operation ready (select.cpp, "Giving
                                // up"). Read without the lock too: closed(), change_count()
@@ -250,13 +258,16 @@ struct ValueRef {
 };
 
 // The first cache line of a slot holds what a partner touches to complete a small operation:
-// the state word the owner spins on, the length, the owner's liveness mutex, and the first
+// the state word the owner spins on, the length, the owner's identity, and the first
 // value bytes. More value bytes follow contiguously, then SlotTail.
 struct SlotHead {
   std::atomic<std::uint32_t> state;  // futex word; see SLOT STATES
   std::uint32_t kind;                // owner, while reserved: kSendKind / kRecvKind
   std::uint64_t len;                 // value length (written by whoever provides the value)
-  pthread_mutex_t owner;             // robust, process-shared: held by the owning thread
+  // The owning process's identity (identity.hpp), 0 while free: its liveness is the slot's
+  // (I4). Claimed by CAS in reserve_locked, cleared by the owner after kFree (release_slot),
+  // or by whoever reclaims the slot of a dead owner (reclaim_locked).
+  std::atomic<std::uint64_t> owner;
   // value bytes start here (offsetof == kSlotDataOffset)
 };
 inline constexpr std::size_t kSlotDataOffset = sizeof(SlotHead);

@@ -126,16 +126,6 @@ std::pair<std::uint64_t, std::uint64_t> pid_namespace() noexcept {
 
 }  // namespace
 
-void init_robust_mutex(pthread_mutex_t& m) {
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-  int rc = pthread_mutex_init(&m, &a);
-  pthread_mutexattr_destroy(&a);
-  if (rc != 0) fail_errno("cannot initialise a process-shared robust mutex", rc);
-}
-
 Geometry Geometry::compute(std::uint32_t elem_size, std::size_t capacity, std::size_t max_waiters,
                            std::size_t inline_bytes, std::uint64_t max_value_bytes) {
   if (max_waiters < 1 || max_waiters > kMaxWaiters) {
@@ -217,11 +207,8 @@ void Region::init(Shape shape, Site site) {
   std::tie(h.info.pidns_dev, h.info.pidns_ino) = pid_namespace();
   h.info.creator_line = site.line;
   std::strncpy(h.info.creator_file, site.file ? site.file : "", sizeof h.info.creator_file - 1);
-  init_robust_mutex(h.l.lock);
-  for (std::uint32_t i = 0; i < geo_.slot_count; ++i) {
-    new (&slot(i)) SlotHead{};
-    init_robust_mutex(slot(i).owner);
-  }
+  h.l.lock.store(0, std::memory_order_relaxed);  // free (published with magic)
+  for (std::uint32_t i = 0; i < geo_.slot_count; ++i) new (&slot(i)) SlotHead{};  // kFree, no owner
   h.info.magic.store(kMagic, std::memory_order_release);  // pairs with open_named's acquire
 }
 

@@ -96,7 +96,4 @@ class Region {
 // "/ceramic.<name>" after validating name; throws ChannelError with the reason.
 std::string shm_name_for(std::string_view name);
 
-// Robust, process-shared mutex initialisation (for the channel lock and slot owner mutexes).
-void init_robust_mutex(pthread_mutex_t&);
-
 }  // namespace ceramic::detail

@@ -1,27 +1,11 @@
 #include "slots.hpp"
 
-#include <immintrin.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "ceramic/detail/futex.hpp"
+#include "identity.hpp"
 #include "large_value.hpp"
+#include "owner_lock.hpp"
 #include "transfer.hpp"
 #include "wait.hpp"
-
-// ThreadSanitizer intercepts pthread_mutex_lock and _timedlock but not _clocklock (glibc 2.30):
-// without a word from us it would take every timed operation for one that holds no lock.
-#if defined(__SANITIZE_THREAD__)
-#define CERAMIC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CERAMIC_TSAN 1
-#endif
-#endif
-#ifdef CERAMIC_TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
 
 namespace ceramic::detail {
 
@@ -34,43 +18,21 @@ void repair_locked(Region& r) noexcept;
 // ---- lock ---------------------------------------------------------------------------------
 
 bool lock(Region& r, Deadline deadline) {
-  pthread_mutex_t& m = r.hdr().l.lock;
-  int rc = EBUSY;
-  // Critical sections are a few hundred nanoseconds: spin briefly before sleeping in the kernel.
-  for (int i = 0; i < 64 && rc == EBUSY; ++i) {
-    rc = pthread_mutex_trylock(&m);
-    if (rc == EBUSY) _mm_pause();
-  }
-  if (rc == EBUSY) {
-    if (deadline == kNoDeadline) {
-      rc = pthread_mutex_lock(&m);
-    } else {
-      // A holder that is stopped, or a lock word a peer scribbled on, must not hold a timed
-      // operation past its deadline.
-      timespec ts{static_cast<time_t>(deadline / 1000000000), static_cast<long>(deadline % 1000000000)};
-#ifdef CERAMIC_TSAN
-      __tsan_mutex_pre_lock(&m, 0);
-#endif
-      rc = pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts);
-#ifdef CERAMIC_TSAN
-      __tsan_mutex_post_lock(&m, rc == 0 || rc == EOWNERDEAD ? 0 : __tsan_mutex_try_lock_failed, 0);
-#endif
-      if (rc == ETIMEDOUT) return false;
-    }
-  }
-  if (rc == EOWNERDEAD) {
-    repair_locked(r);
-    pthread_mutex_consistent(&m);
-    rc = 0;
-  }
-  if (rc != 0) {
-    throw ChannelError(std::string("ceramic: channel lock unusable: ") + std::strerror(rc));
+  // A holder that is stopped, or a lock word a peer scribbled on, must not hold a timed
+  // operation past its deadline; a holder that died is replaced (owner_lock.hpp).
+  switch (owner_lock(r.hdr().l.lock, deadline)) {
+    case Locked::no:
+      return false;
+    case Locked::from_dead:
+      repair_locked(r);
+      return true;
+    case Locked::yes:
+      return true;
   }
   return true;
 }
 
-void unlock(Region& r) noexcept { pthread_mutex_unlock(&r.hdr().l.lock); }
-
+void unlock(Region& r) noexcept { owner_unlock(r.hdr().l.lock); }
 
 
 // ---- queues (lock) ------------------------------------------------------------------------
@@ -97,10 +59,8 @@ std::uint32_t change_count(Region& r) noexcept {
 // Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
 bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   SlotHead& s = r.slot(i);
-  int rc = pthread_mutex_trylock(&s.owner);
-  if (rc == EBUSY) return false;
-  if (rc == EOWNERDEAD) pthread_mutex_consistent(&s.owner);
-  if (rc != 0 && rc != EOWNERDEAD) return false;
+  std::uint64_t owner = s.owner.load(std::memory_order_acquire);
+  if (owner != 0 && identity_alive(owner)) return false;
   // A parked value the dead owner's slot records is released: a sender's that was never
   // delivered (queued with it in a buffered channel, or being parked for a receiver that may
   // not read its memory), a receiver's that it was reading (kDone: handed to it; kReserved:
@@ -115,7 +75,9 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept {
   clear_bit(r, kSendKind, i);
   clear_bit(r, kRecvKind, i);
   s.state.store(kFree, std::memory_order_release);
-  pthread_mutex_unlock(&s.owner);
+  // Only if unchanged: under the lock, nobody else claims a slot, and a dead owner writes no
+  // more; a different word is a scribble, judged again by the next reclaim.
+  s.owner.compare_exchange_strong(owner, 0, std::memory_order_release, std::memory_order_relaxed);
   return true;
 }
 
@@ -206,7 +168,7 @@ std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept {
 
 thread_local std::uint32_t t_slot_hint = 0;
 
-// Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
+// Reserves a slot for the calling thread (state kReserved, owner word = our identity), or kNone if all
 // are in use by live threads.
 std::uint32_t reserve_locked(Region& r, std::uint32_t k, Pool pool) noexcept {
   const Geometry& g = r.geo();
@@ -222,11 +184,13 @@ std::uint32_t reserve_locked(Region& r, std::uint32_t k, Pool pool) noexcept {
         // it meets before a free slot, the second any it finds.
         if (owner_alive(s.owner) || !reclaim_locked(r, i)) continue;
       }
-      int rc = pthread_mutex_trylock(&s.owner);
-      if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(&s.owner);
-      } else if (rc != 0) {
-        continue;  // its previous owner is between storing kFree and unlocking
+      // kFree: claim the owner word. Non-zero, its previous owner is between storing kFree
+      // and clearing it (or died there: then the slot is ours to take over).
+      std::uint64_t prev = s.owner.load(std::memory_order_relaxed);
+      if (prev != 0 && identity_alive(prev)) continue;
+      if (!s.owner.compare_exchange_strong(prev, self_identity(), std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+        continue;
       }
       s.state.store(kReserved, std::memory_order_relaxed);
       s.kind = k;
@@ -245,11 +209,11 @@ std::uint32_t reserve_locked(Region& r, std::uint32_t k, Pool pool) noexcept {
 }
 
 // Owner only, after the slot has left every queue. No lock needed: reserve_locked takes a
-// slot only once its state is kFree and its owner mutex is free.
+// slot only once its state is kFree and its owner word is clear.
 void release_slot(Region& r, std::uint32_t i) noexcept {
   SlotHead& s = r.slot(i);
   s.state.store(kFree, std::memory_order_release);
-  pthread_mutex_unlock(&s.owner);
+  s.owner.store(0, std::memory_order_release);
   SlotWaitLine& w = r.hdr().w;
   if (w.waiting.load(std::memory_order_seq_cst) != 0) {
     w.gen.fetch_add(1, std::memory_order_release);

@@ -1,11 +1,13 @@
 // ceramic — the slot and queue machinery of a channel (see layout.hpp for the states).
 //
-// Locking contract: the channel lock (LockLine::lock, a robust process-shared mutex) protects
-// the queues (mask words), the ring, the closed flag, tickets, and every transition of a slot
-// that another thread can observe through a queue. Functions named *_locked require it held.
-// A slot's liveness is its owner mutex: the kernel marks a robust mutex FUTEX_OWNER_DIED when
-// its owner dies, so a dead lock holder, a dead waiter and a dead partner of a large transfer
-// are all detected exactly, with no polling of pids.
+// Locking contract: the channel lock (LockLine::lock, owner_lock.hpp) protects the queues (mask
+// words), the ring, the closed flag, tickets, and every transition of a slot that another
+// thread can observe through a queue. Functions named *_locked require it held.
+// A slot's liveness is its owner word: the identity (pid and start time, identity.hpp) of the
+// process that reserved it, judged by the kernel's process table. A dead lock holder, a dead
+// waiter and a dead partner of a large transfer are all detected: the holder after a lock
+// slice, the others when they are met (dequeue, reclaim, a wait's slice), at most 20 us after
+// their death (identity.hpp: kAliveReuseNs).
 #pragma once
 
 #include <cstdint>
@@ -70,7 +72,7 @@ bool reclaim_locked(Region& r, std::uint32_t i) noexcept;
 // Removes and returns the longest-waiting live slot of kind k, or kNone. Dead waiters met on
 // the way are freed.
 std::uint32_t dequeue_locked(Region& r, SlotKind k) noexcept;
-// Reserves a slot for the calling thread (state kReserved, owner mutex held), or kNone if all
+// Reserves a slot for the calling thread (state kReserved, owner = our identity), or kNone if all
 // are in use by live threads.
 // Pool::queue slots wait in a queue; Pool::transfer slots belong to a partner that met a queued
 // waiter and waits for the outcome (a proposal to a select, a large transfer).

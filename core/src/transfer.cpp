@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <new>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ceramic/detail/futex.hpp"
 #include "large_value.hpp"
 #include "slots.hpp"
 #include "wait.hpp"
@@ -110,16 +112,15 @@ namespace {
 
 // After the value was copied: completes the sender (kDone) if its offer is still in place (its
 // slot holds the ticket, in kPulling or kSpillReady) and its owner is alive; false if not, and
-// the copy must be discarded. The kernel marks a dying thread's robust mutexes
-// FUTEX_OWNER_DIED (exit_robust_list) before its pid can be freed and reused, so an owner
-// alive after the copy was alive during all of it: the pid we read from named the sender's
-// process, never a process that took its pid after it died.
+// the copy must be discarded. The owner's identity carries its start time (identity.hpp), so
+// an owner alive after the copy was alive during all of it: the pid we read from named the
+// sender's process, never a process that took its pid after it died.
 bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
   Guard g(r);
   SlotHead& s = r.slot(src);
   std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
   if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady) ||
-      !owner_alive(s.owner)) {
+      !owner_alive_now(s.owner)) {
     return false;
   }
   bool w = set_state_locked(s, kDone);
@@ -256,12 +257,30 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
 
 namespace {
 
+// How long past its deadline a timed wait tries to take the lock to withdraw its slot.
+// The lock is held for microseconds; a second means its holder is stopped, or the lock word
+// was written by a peer (layout.hpp, THREAT MODEL).
+constexpr std::int64_t kWithdrawGrace = 1'000'000'000;
+
+// A timed wait that could not withdraw its slot: the slot stays queued and ours (a holder that
+// resumes may still complete it; freeing it would let that completion land on the slot's next
+// user). It is lost to the channel until this process ends.
+struct WithdrawFailed : ChannelError {
+  WithdrawFailed()
+      : ChannelError(
+            "ceramic: the channel's lock was still held a second past the operation's deadline "
+            "(a process holding the channel is stopped, or writes into its memory): the "
+            "operation gave up, and whether its partner completed it is unknown") {}
+};
+
 // Runs a wait on slot `me`; if it throws (no memory for the value, no room for a spill), frees
 // the slot first: a partner watching it then sees us gone and recovers, as if we had died.
 template <class F>
 End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
   try {
     return f();
+  } catch (const WithdrawFailed&) {
+    throw;  // the slot stays queued: see WithdrawFailed
   } catch (...) {
     if (owned_by_me(r.slot(me).owner)) release_slot(r, me);
     throw;
@@ -276,7 +295,9 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
 bool wait_queued(Region& r, std::uint32_t me, SlotKind k, Deadline d) {
   SlotHead& s = r.slot(me);
   if (wait_state(s.state, kWaiting, d) != WaitEnd::deadline) return false;
-  Guard g(r);
+  const Deadline now = now_ns();
+  Guard g(r, d > kNoDeadline - kWithdrawGrace ? kNoDeadline : std::max(d, now) + kWithdrawGrace);
+  if (!g.held()) throw WithdrawFailed();
   if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) return false;
   clear_bit(r, k, me);
   // Not kWaiting any more before the lock drops: a repair must not queue it again.

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "ceramic/detail/futex.hpp"
+#include "identity.hpp"
 #include "layout.hpp"
 
 namespace ceramic::detail {
@@ -104,16 +106,16 @@ pid_t self_tid() noexcept {
   return t_tid;
 }
 
-bool owner_alive(const pthread_mutex_t& m) noexcept {
-  // glibc keeps the robust futex word (owner TID, FUTEX_WAITERS, FUTEX_OWNER_DIED: the kernel's
-  // robust-futex ABI) in __data.__lock; the kernel sets FUTEX_OWNER_DIED when the owner dies.
-  auto v = static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE));
-  return (v & FUTEX_TID_MASK) != 0 && (v & FUTEX_OWNER_DIED) == 0;
+bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept {
+  return identity_alive(owner.load(std::memory_order_acquire));
 }
 
-bool owned_by_me(const pthread_mutex_t& m) noexcept {
-  auto v = static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE));
-  return (v & FUTEX_TID_MASK) == static_cast<std::uint32_t>(self_tid());
+bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept {
+  return identity_alive(owner.load(std::memory_order_acquire), Freshness::now);
+}
+
+bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept {
+  return owner.load(std::memory_order_acquire) == self_identity();
 }
 
 bool Partner::alive() const noexcept {

@@ -7,7 +7,7 @@
 // occasional probe to notice when spinning pays again.
 #pragma once
 
-#include <pthread.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -20,16 +20,19 @@ namespace ceramic::detail {
 pid_t self_pid() noexcept;
 pid_t self_tid() noexcept;
 
-// True unless the thread holding robust mutex m has died (or nobody holds it). Reads the
-// kernel's robust-futex word (owner TID | FUTEX_OWNER_DIED) without writing it.
-bool owner_alive(const pthread_mutex_t& m) noexcept;
+// True if a slot's owner word (SlotHead::owner) names a live process; false if it names a
+// dead one, or none (identity_alive).
+bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept;
 
-// True if the calling thread holds robust mutex m.
-bool owned_by_me(const pthread_mutex_t& m) noexcept;
+// The same, asking the kernel now (identity_alive, Freshness::now).
+bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept;
 
-// Who could end a wait by dying: a slot's owner mutex and the ticket the slot must still hold.
+// True if a slot's owner word names the calling process.
+bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept;
+
+// Who could end a wait by dying: a slot's owner word and the ticket the slot must still hold.
 struct Partner {
-  const pthread_mutex_t* owner = nullptr;
+  const std::atomic<std::uint64_t>* owner = nullptr;
   const std::uint32_t* ticket = nullptr;
   std::uint32_t expected_ticket = 0;
   bool alive() const noexcept;

@@ -128,7 +128,7 @@ Judgement deadlock_report(const Model& m) {
 }
 
 std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, int ender,
-                            bool at_exit, bool quiescent, Judgement* d) {
+                            LeakEnd how, bool quiescent, Judgement* d) {
   std::vector<int> left;
   for (int t : candidates) {
     if (m.waits_forever_unless_served(m.tasks[t])) left.push_back(t);
@@ -160,8 +160,12 @@ std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, 
   const std::string& by = m.tasks[ender].name;
   const char* them = left.size() == 1 ? "it" : "them";
   d->summary = "leak: " + names + (left.size() == 1 ? " was" : " were") + " left blocked forever: " +
-               (at_exit ? "the program ended (" + by + " returned from the body) and nothing could serve " + them
-                        : by + " destroyed the Proc and nothing could serve " + them);
+               (how == LeakEnd::program_end
+                    ? "the program ended (" + by + " returned from the body) and nothing could serve " + them
+                : how == LeakEnd::proc_destroyed
+                    ? by + " destroyed the Proc and nothing could serve " + them
+                    : by + " exited, which ends " + them + " (a Proc's child ends with its parent), and "
+                                                            "nothing could serve " + them);
   if (r.deadlock) {
     d->graph = std::move(r);
   } else {

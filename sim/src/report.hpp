@@ -25,11 +25,17 @@ detector::Snapshot snapshot_of(const Model&);
 // The deadlock in model, reported by the detector.
 Judgement deadlock_report(const Model&);
 
-// Of candidates, the tasks left blocked forever (leaked) when ender ends them (its Proc was
-// destroyed) or when the program ends (ender 0 returned from the body): those waiting without a
-// deadline that the detector finds stuck once the ender is gone (all of them when nothing can
-// move: quiescent). Empty: no leak. Otherwise *report holds the explanation.
-std::vector<int> find_leaks(const Model&, const std::vector<int>& candidates, int ender, bool at_exit,
+// How the candidates of find_leaks are ended.
+enum class LeakEnd {
+  program_end,     // ender 0 returned from the body
+  proc_destroyed,  // ender destroyed their Proc
+  parent_exited,   // ender, their parent (or an ancestor), exited: they end with it
+};
+
+// Of candidates, the tasks left blocked forever (leaked) when ender ends them: those waiting
+// without a deadline that the detector finds stuck once the ender is gone (all of them when
+// nothing can move: quiescent). Empty: no leak. Otherwise *report holds the explanation.
+std::vector<int> find_leaks(const Model&, const std::vector<int>& candidates, int ender, LeakEnd how,
                             bool quiescent, Judgement* report);
 
 // The full report of a failing schedule, printed from its data: what happened, the last steps,

@@ -111,7 +111,10 @@ class Runner::Execution {
   Model model_;
   Outcome out_;
   std::vector<int> box_task_;   // box -> the task using it, or -1 when free
-  bool leaked(const std::vector<int>& candidates, int ender, bool at_exit, bool quiescent);
+  bool leaked(const std::vector<int>& candidates, int ender, LeakEnd how, bool quiescent);
+  // Task t exits: what it started and left running ends with it. Those of them blocked forever
+  // are leaks (docs/deadlock_detection.md), as when a Proc is destroyed. True if so.
+  bool leaked_by_exit(int t);
   void cover_arrival(const Task& t);
   void cover_waits(const std::vector<Transition>& enabled);
   void cover_wait(Task& t);
@@ -563,12 +566,23 @@ std::size_t Runner::Execution::pick(const std::vector<Transition>& enabled) {
 
 // Judges the tasks that ender is about to end: those left waiting forever are a leak (the
 // failure is recorded and true returned).
-bool Runner::Execution::leaked(const std::vector<int>& candidates, int ender, bool at_exit,
+bool Runner::Execution::leaked(const std::vector<int>& candidates, int ender, LeakEnd how,
                                bool quiescent) {
   Judgement j;
-  if (find_leaks(model_, candidates, ender, at_exit, quiescent, &j).empty()) return false;
+  if (find_leaks(model_, candidates, ender, how, quiescent, &j).empty()) return false;
   judged(Failure::leak, std::move(j));
   return true;
+}
+
+bool Runner::Execution::leaked_by_exit(int t) {
+  std::vector<int> descendants;
+  for (const Task& u : model_.tasks) {
+    if (u.index == t || !u.live()) continue;
+    int a = u.parent;
+    while (a >= 0 && a != t) a = model_.tasks[a].parent;
+    if (a == t) descendants.push_back(u.index);
+  }
+  return !descendants.empty() && leaked(descendants, t, LeakEnd::parent_exited, false);
 }
 
 // Ends what is left of the tree. The processes are reaped later (Trees::finish): waiting here
@@ -624,6 +638,11 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
       }
       if (t.pending.op == OpKind::join) cover_completion(static_cast<int>(i), -1);
       const int code = t.pending.op == OpKind::exit ? t.pending.code : 0;
+      if (t.pending.op == OpKind::exit && i != 0 && leaked_by_exit(static_cast<int>(i))) {
+        note(model_.tasks[i].name + " exits");
+        failed = true;
+        break;
+      }
       if (r_.timeline_ && t.pending.op == OpKind::exit) {
         draw_instant(static_cast<int>(i), "exit " + std::to_string(code),
                      static_cast<std::int64_t>(out_.steps) + 1);
@@ -649,7 +668,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
         for (const Task& t : model_.tasks) {
           if (t.index != 0 && t.live()) others.push_back(t.index);
         }
-        if (leaked(others, 0, true, true)) break;   // the program ends: nothing serves them now
+        if (leaked(others, 0, LeakEnd::program_end, true)) break;   // the program ends: nothing serves them now
         if (!deliver(model_.apply_invisible(0))) break;
         continue;
       }
@@ -694,10 +713,14 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
         while (a >= 0 && a != child) a = model_.tasks[a].parent;
         if (a == child && t.live()) subtree.push_back(t.index);
       }
-      if (leaked(subtree, tr.task, false, false)) {
+      if (leaked(subtree, tr.task, LeakEnd::proc_destroyed, false)) {
         note(model_.describe(tr));
         break;
       }
+    }
+    if (tr.kind == Transition::Kind::exit && leaked_by_exit(tr.task)) {
+      note(model_.describe(tr));
+      break;
     }
     if (tr.kind == Transition::Kind::timeout) cover_wait(model_.tasks[tr.task]);  // it waited
     if (tr.kind != Transition::Kind::kill && tr.kind != Transition::Kind::exit) {

@@ -1,9 +1,11 @@
 // A timed operation is bounded even when the channel lock is not released: its holder stopped,
-// or a peer wrote a live thread's id into the lock word (the lock looks held by it forever).
+// or a peer wrote a live process's identity into the lock word (the lock looks held by it
+// forever).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "identity.hpp"  // core/src: process identities, as the lock word holds them
 #include "layout.hpp"  // core/src: the region's layout, to play the scribbling peer
 #include "support/test_support.hpp"
 
@@ -35,17 +37,20 @@ TEST(LockDeadline, TimedOperationsEndAtTheirDeadlineWhileTheLockLooksHeld) {
   const std::string name = unique_name("held");
   auto c = Chan<int>::create(name);
   Chan<pid_t> ready;
-  // A live thread whose id the scribbled lock word names: the lock looks held, by the living.
+  // A live process whose identity the scribbled lock word names: the lock looks held, by the
+  // living.
   Proc holder("holder", [&] {
-    ready.send(static_cast<pid_t>(syscall(SYS_gettid)));
+    ready.send(getpid());
     for (;;) pause();
   });
-  pid_t tid = 0;
-  ASSERT_EQ(ready.recv_for(tid, kPatience), Status::ok);
+  pid_t pid = 0;
+  ASSERT_EQ(ready.recv_for(pid, kPatience), Status::ok);
+  auto id = ceramic::detail::identity_of(pid);
+  ASSERT_TRUE(id.has_value());
   ceramic::detail::Header* h = map_header(name);
   ASSERT_NE(h, nullptr);
-  const int saved = h->l.lock.__data.__lock;
-  h->l.lock.__data.__lock = tid;
+  const std::uint64_t saved = h->l.lock.load();
+  h->l.lock.store(*id);
 
   // Before: pthread_mutex_lock waited for the lock forever, whatever the timeout.
   Proc sender("sender", [&] { _exit(static_cast<int>(c.send_for(1, 100ms))); });
@@ -60,7 +65,7 @@ TEST(LockDeadline, TimedOperationsEndAtTheirDeadlineWhileTheLockLooksHeld) {
   EXPECT_EQ(*s, static_cast<int>(Status::timeout));
   EXPECT_EQ(*r, static_cast<int>(Status::timeout));
 
-  h->l.lock.__data.__lock = saved;  // the peer stops scribbling: the channel works again
+  h->l.lock.store(saved);  // the peer stops scribbling: the channel works again
   Proc again("again", [&] { c.send(7); });
   int v = 0;
   EXPECT_EQ(c.recv_for(v, kPatience), Status::ok);

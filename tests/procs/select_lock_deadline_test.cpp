@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "identity.hpp"  // core/src: process identities, as the lock word holds them
 #include "layout.hpp"  // core/src: the region's layout, to play the scribbling peer
 #include "support/test_support.hpp"
 
@@ -40,16 +41,20 @@ TEST(SelectLockDeadline, SelectWithATimeoutEndsAtItsDeadlineWhileALockLooksHeld)
   auto c = Chan<int>::create(name);
   Chan<int> other;  // never ready, lock free: only c's lock is stuck
   Chan<pid_t> ready;
+  // A live process whose identity the scribbled lock word names: the lock looks held, by the
+  // living.
   Proc holder("holder", [&] {
-    ready.send(static_cast<pid_t>(syscall(SYS_gettid)));
+    ready.send(getpid());
     for (;;) pause();
   });
-  pid_t tid = 0;
-  ASSERT_EQ(ready.recv_for(tid, kPatience), ceramic::Status::ok);
+  pid_t pid = 0;
+  ASSERT_EQ(ready.recv_for(pid, kPatience), ceramic::Status::ok);
+  auto id = ceramic::detail::identity_of(pid);
+  ASSERT_TRUE(id.has_value());
   ceramic::detail::Header* h = map_header(name);
   ASSERT_NE(h, nullptr);
-  const int saved = h->l.lock.__data.__lock;
-  h->l.lock.__data.__lock = tid;
+  const std::uint64_t saved = h->l.lock.load();
+  h->l.lock.store(*id);
 
   // Before: the select took c's lock with pthread_mutex_lock, waiting for ever whatever its
   // timeout. A receive case and a send case, each with c first and second in the cases.
@@ -70,7 +75,7 @@ TEST(SelectLockDeadline, SelectWithATimeoutEndsAtItsDeadlineWhileALockLooksHeld)
   EXPECT_EQ(*r, kTimedOut);
   EXPECT_EQ(*s, kTimedOut);
 
-  h->l.lock.__data.__lock = saved;  // the peer stops scribbling: the channel works again
+  h->l.lock.store(saved);  // the peer stops scribbling: the channel works again
   Proc again("again", [&] { c.send(7); });
   int got = 0;
   const std::size_t fired = ceramic::select(ceramic::on_recv(c, [&](std::optional<int> v) { got = v.value_or(0); }),

@@ -97,6 +97,37 @@ TEST_P(Leak, AWorkerAbandonedByATimeoutIsALeak) {
       "worker", "destroyed the Proc");
 }
 
+// A process that started a worker and returns without joining it ends it (a Proc's child ends
+// with its parent): the worker, waiting forever on a channel only the two of them held, is
+// left blocked when it is ended, while main goes on.
+TEST_P(Leak, AWorkerEndedByItsParentsExitIsALeak) {
+  expect_leak(
+      [] {
+        Proc starter("starter", [] {
+          Chan<int> c;
+          new Proc("worker", [&] { (void)c.recv(); });  // nobody ever sends
+        });
+        starter.join();
+        ceramic::select(ceramic::on_timeout(50ms, [] {}));  // main goes on a while
+      },
+      "worker", "starter exited");
+}
+
+// The same parent's exit ending a worker that is running, or waiting with a deadline, is no
+// leak.
+TEST_P(Leak, AWorkerEndedByItsParentsExitWhileItCouldStillMoveIsNotALeak) {
+  expect_clean([] {
+    Proc starter("starter", [] {
+      Chan<int> c;
+      new Proc("worker", [&] {
+        int v = 0;
+        (void)c.recv_for(v, 10ms);
+      });
+    });
+    starter.join();
+  });
+}
+
 TEST_P(Leak, AWorkerWithRoomForItsResultIsNotALeak) {
   expect_clean([] {
     Chan<int> result(ChanOptions{.capacity = 1});

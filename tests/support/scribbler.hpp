@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "identity.hpp"
 #include "layout.hpp"
 #include "region.hpp"
 
@@ -75,8 +76,8 @@ class Scribbler {
     ceramic::detail::SlotHead& s = slot(i);
     s.kind = kind;
     s.len = len;
-    // A live owner as far as anyone can tell: our thread id in the robust futex word.
-    __atomic_store_n(&s.owner.__data.__lock, static_cast<int>(gettid()), __ATOMIC_SEQ_CST);
+    // A live owner as far as anyone can tell: this (scribbling) process's identity.
+    s.owner.store(ceramic::detail::self_identity());
     s.state.store(st);
   }
   // A forged sender of a len-byte value described by ref, queued in slot i.
@@ -84,10 +85,10 @@ class Scribbler {
     forge_slot(i, ceramic::detail::kSendKind, len, ref, ceramic::detail::kWaiting);
     hdr().l.send_mask0 |= std::uint64_t{1} << i;
   }
-  // The forged owner of slot i "dies": the kernel's mark, as if its thread had exited.
+  // The forged owner of slot i "dies": its identity now names a process that held our pid
+  // before us (same pid, another start time), as if it had died and we had taken its pid.
   void kill_owner(std::uint32_t i) {
-    __atomic_or_fetch(&slot(i).owner.__data.__lock, static_cast<int>(FUTEX_OWNER_DIED),
-                      __ATOMIC_SEQ_CST);
+    slot(i).owner.store(ceramic::detail::self_identity() + (std::uint64_t{1} << 32));
   }
 
  private:

@@ -26,4 +26,12 @@ int futex_wait_any(std::atomic<std::uint32_t>* const* words, std::size_t n,
 // Wakes up to n sleepers on word; returns how many were woken, or -errno.
 int futex_wake(std::atomic<std::uint32_t>& word, int n) noexcept;
 
+// The same two on the low half of a 64-bit word (the half at its address: x86-64 and AArch64
+// are little-endian), for words that keep a futex value and more beside it, changed together
+// by 64-bit atomics (the channel lock: holder pid and waiters bit, and the holder's start time).
+// The kernel compares and sleeps on those 32 bits only.
+int futex_wait_low(std::atomic<std::uint64_t>& word, std::uint32_t expected,
+                   std::int64_t until_ns) noexcept;
+int futex_wake_low(std::atomic<std::uint64_t>& word, int n) noexcept;
+
 }  // namespace ceramic::detail
