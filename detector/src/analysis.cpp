@@ -174,6 +174,11 @@ std::vector<std::vector<pid_t>> cycles_of(const std::map<pid_t, std::set<pid_t>>
 }  // namespace
 
 Report analyze(const Snapshot& s) {
+  if (!s.sorted()) {   // built by hand without sort(): analyse a sorted copy
+    Snapshot copy = s;
+    copy.sort();
+    return analyze(copy);
+  }
   Graph g(s);
   const std::size_t n = s.threads.size();
   g.in_s.assign(n, 0);

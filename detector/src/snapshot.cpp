@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <set>
 
@@ -484,13 +485,7 @@ Snapshot snapshot_of(const Copy& c, const Layout& l, bool check_liveness) {
     pids.insert(ch.former.begin(), ch.former.end());
     s.channels.push_back(std::move(ch));
   }
-  std::sort(s.channels.begin(), s.channels.end(),
-            [](const ChannelInfo& a, const ChannelInfo& b) { return a.id < b.id; });
-
-  // Which processes are gone: an exit record, or (live) the OS says so.
-  for (const ThreadInfo& t : s.threads) {
-    if (t.state == ThreadState::exited) s.dead.push_back(t.pid);
-  }
+  // Which processes are gone: an exit record (sort() adds those), or (live) the OS says so.
   if (check_liveness) {
     for (pid_t pid : pids) {
       if (process_gone(pid)) {
@@ -499,10 +494,8 @@ Snapshot snapshot_of(const Copy& c, const Layout& l, bool check_liveness) {
         s.os_threads.emplace_back(pid, n);
       }
     }
-    std::sort(s.os_threads.begin(), s.os_threads.end());
   }
-  std::sort(s.dead.begin(), s.dead.end());
-  s.dead.erase(std::unique(s.dead.begin(), s.dead.end()), s.dead.end());
+  s.sort();
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   s.taken_ns = sat_sub(static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec,
@@ -539,6 +532,31 @@ int open_file(const std::string& path) {
 }
 
 }  // namespace
+
+namespace {
+bool by_id(const ChannelInfo& a, const ChannelInfo& b) { return a.id < b.id; }
+}  // namespace
+
+void Snapshot::sort() {
+  std::sort(channels.begin(), channels.end(), by_id);
+  for (const ThreadInfo& t : threads) {
+    if (t.state == ThreadState::exited) dead.push_back(t.pid);
+  }
+  std::sort(dead.begin(), dead.end());
+  dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
+  std::sort(os_threads.begin(), os_threads.end());
+}
+
+bool Snapshot::sorted() const {
+  if (!std::is_sorted(channels.begin(), channels.end(), by_id)) return false;
+  if (std::adjacent_find(dead.begin(), dead.end(), std::greater_equal<pid_t>()) != dead.end()) {
+    return false;   // not strictly increasing: out of order or repeated
+  }
+  if (!std::is_sorted(os_threads.begin(), os_threads.end())) return false;
+  return std::all_of(threads.begin(), threads.end(), [this](const ThreadInfo& t) {
+    return t.state != ThreadState::exited || is_dead(t.pid);
+  });
+}
 
 bool Snapshot::is_dead(pid_t pid) const { return std::binary_search(dead.begin(), dead.end(), pid); }
 

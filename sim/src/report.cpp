@@ -100,6 +100,7 @@ detector::Snapshot snapshot_of(const Model& m) {
     }
     s.channels.push_back(std::move(ci));
   }
+  s.sort();   // the lookups' order: the chans map is ordered by random ids, not by chan_of's
   return s;
 }
 
@@ -144,6 +145,7 @@ std::vector<int> find_leaks(const Model& m, const std::vector<int>& candidates, 
     ti.waits.clear();
     snap.dead.push_back(ti.pid);
   }
+  snap.sort();
   detector::Report r = detector::analyze(snap);
   if (!quiescent) {
     // Kept: what the detector finds stuck, and a select of no cases (Go's select {}), which

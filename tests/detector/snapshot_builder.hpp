@@ -171,13 +171,7 @@ class SnapshotBuilder {
   // sorted and unique, every exited thread's process dead.
   Snapshot build() const {
     Snapshot s = s_;
-    std::sort(s.channels.begin(), s.channels.end(),
-              [](const ChannelInfo& a, const ChannelInfo& b) { return a.id < b.id; });
-    for (const ThreadInfo& t : s.threads) {
-      if (t.state == ThreadState::exited) s.dead.push_back(t.pid);
-    }
-    std::sort(s.dead.begin(), s.dead.end());
-    s.dead.erase(std::unique(s.dead.begin(), s.dead.end()), s.dead.end());
+    s.sort();
     return s;
   }
 

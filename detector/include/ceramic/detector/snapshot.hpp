@@ -121,6 +121,13 @@ struct Snapshot {
   // used ceramic have no entry in the trace, but may be running, or blocked outside ceramic (a
   // sleep, a read on a pipe): they count as able to act.
   std::vector<std::pair<pid_t, int>> os_threads;
+  // The lookups below search sorted vectors. Invariants (what sorted() checks, sort() makes):
+  // channels sorted by id, dead and os_threads sorted by pid, dead without repeats, and every
+  // exited thread's process in dead. TraceFile's snapshots keep them; a Snapshot built or edited
+  // by hand (the simulator's, a test's) calls sort() last. analyze() sorts a copy of one that
+  // does not, so a lookup never misses an entry that is there.
+  void sort();
+  bool sorted() const;
   bool is_dead(pid_t pid) const;
   int threads_of(pid_t pid) const;  // 0: unknown
   const ChannelInfo* channel(std::uint64_t id) const;
