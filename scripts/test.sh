@@ -24,4 +24,4 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 echo "== fuzzing the trace reader (libFuzzer, 30 s)"
 bash detector/fuzz/run.sh 30
 # The bar: the measured core/ line figure (84.0%, docs/coverage.md), floored, minus one point.
-CERAMIC_COVERAGE_MIN_CORE=83 bash scripts/coverage.sh
+CERAMIC_COVERAGE_MIN_CORE=85 bash scripts/coverage.sh
