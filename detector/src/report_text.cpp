@@ -30,7 +30,9 @@ const char* kind_name(Report::Kind k) noexcept {
 
 namespace {
 
-std::string why_not(const Peer& p) {
+// leak: the report judges a program's end, which ends every process still running: one gone
+// without an exit record may have been ended by it, not killed or crashed before.
+std::string why_not(const Peer& p, bool leak) {
   std::ostringstream o;
   o << process_label(p.name, p.pid);
   switch (p.state) {
@@ -42,7 +44,8 @@ std::string why_not(const Peer& p) {
       o << " exited (code " << p.exit_code << ")";
       break;
     case PeerState::killed:
-      o << " is gone (killed, or crashed)";
+      o << (leak ? " is gone without an exit record (killed, crashed, or ended with the program)"
+                 : " is gone (killed, or crashed)");
       break;
   }
   if (p.state != PeerState::stuck && p.line) {
@@ -77,7 +80,7 @@ std::string to_text(const Report& r) {
     if (t.line) o << " at " << site(t.file, t.line);
     o << " for " << duration(t.blocked_ns) << "\n";
     if (t.op == trace::WaitOp::join) {
-      o << "    its child " << why_not(t.join_child) << "\n";
+      o << "    its child " << why_not(t.join_child, r.leak) << "\n";
     }
     if (t.op == trace::WaitOp::select && t.waits.empty()) {
       o << "    a select of no cases (select {}): nothing can ever wake it\n";
@@ -86,7 +89,7 @@ std::string to_text(const Report& r) {
       o << "    " << op_name(w.op) << " on " << channel_label(w.channel) << ":\n";
       bool live = false;
       for (const Peer& p : w.others) {
-        o << "      " << why_not(p) << "\n";
+        o << "      " << why_not(p, r.leak) << "\n";
         live = live || p.state == PeerState::stuck;
       }
       if (!live) {
