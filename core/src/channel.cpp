@@ -158,19 +158,23 @@ std::size_t Channel::capacity() const noexcept { return region_->geo().capacity;
 void Channel::close(Site site) {
   if (auto* c = controller()) return c->close(ref(), site);
   Region& r = *region_;
-  {
-    Guard g(r);
-    if (closed_locked(r)) return;
-    __atomic_store_n(&r.hdr().l.flags, r.hdr().l.flags | kClosedFlag, __ATOMIC_RELEASE);
-    changed_locked(r);
-    // Close is rare: wake everyone while holding the lock, so that no waiter can be missed.
-    for (SlotKind k : {kSendKind, kRecvKind}) {
-      for (std::uint32_t i; (i = dequeue_locked(r, k)) != kNone;) {
-        if (set_state_locked(r.slot(i), kClosed)) wake(r.slot(i));
-      }
+  // The close is recorded before anyone can see it. A waiter it releases may end this process
+  // before this thread runs again (a released parent that returns ends its children), and a
+  // trace without the close would show that waiter blocked forever: a leak that never was.
+  // The price, both rare and both on the side of silence: a closer killed between the record
+  // and the close leaves a close on record that did not happen, and two closers racing may
+  // both record one. (Observers are called outside the channel lock: hooks.hpp.)
+  if (observed() && !closed()) emit(record(hooks::Event::close, hooks::Op::close, id(), site));
+  Guard g(r);
+  if (closed_locked(r)) return;
+  __atomic_store_n(&r.hdr().l.flags, r.hdr().l.flags | kClosedFlag, __ATOMIC_RELEASE);
+  changed_locked(r);
+  // Close is rare: wake everyone while holding the lock, so that no waiter can be missed.
+  for (SlotKind k : {kSendKind, kRecvKind}) {
+    for (std::uint32_t i; (i = dequeue_locked(r, k)) != kNone;) {
+      if (set_state_locked(r.slot(i), kClosed)) wake(r.slot(i));
     }
   }
-  if (observed()) emit(record(hooks::Event::close, hooks::Op::close, id(), site));
 }
 
 void Channel::check_value(std::size_t len, const char* who) const {

@@ -1,5 +1,7 @@
 // Thread mode: buffered-channel capacity semantics, and close racing with many blocked or busy
 // senders and receivers.
+#include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -250,5 +252,70 @@ void close_races_traffic(std::size_t capacity) {
 
 TEST(Close, RacingCloseLosesNoSentValueUnbuffered) { close_races_traffic(0); }
 TEST(Close, RacingCloseLosesNoSentValueBuffered) { close_races_traffic(8); }
+
+// The close is on record before any waiter it releases can run: a released waiter may end the
+// closer's process (a parent that returns ends its children) before the closer runs again, and
+// a trace without the close showed that waiter as blocked forever. The observer, called for the
+// close, watches for 200 ms whether the waiter has already been released: it must not have been.
+class CloseOrder final : public ceramic::hooks::Observer {
+ public:
+  CloseOrder(std::uint64_t channel, const std::atomic<bool>& released)
+      : channel_(channel), released_(released) {
+    previous_ = ceramic::hooks::install(this);
+  }
+  ~CloseOrder() { ceramic::hooks::install(previous_); }
+  CloseOrder(const CloseOrder&) = delete;
+  CloseOrder& operator=(const CloseOrder&) = delete;
+
+  void on_event(const ceramic::hooks::Record& r) noexcept override {
+    if (previous_ != nullptr) previous_->on_event(r);
+    if (r.channel != channel_) return;
+    using ceramic::hooks::Event;
+    if (r.event == Event::block) blocked_.fetch_add(1);
+    if (r.event != Event::close) return;
+    const auto until = std::chrono::steady_clock::now() + 200ms;
+    while (!released_.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(1ms);
+    }
+    closes_.fetch_add(1);
+    if (released_.load()) released_first_.store(true);
+  }
+  int blocked() const { return blocked_.load(); }
+  int closes() const { return closes_.load(); }
+  bool released_first() const { return released_first_.load(); }
+
+ private:
+  std::uint64_t channel_;
+  const std::atomic<bool>& released_;
+  ceramic::hooks::Observer* previous_ = nullptr;
+  std::atomic<int> blocked_{0}, closes_{0};
+  std::atomic<bool> released_first_{false};
+};
+
+TEST(Close, IsRecordedBeforeAnyWaiterItReleasesRuns) {
+  for (bool sender : {false, true}) {
+    Chan<int> c;
+    std::atomic<bool> released{false};
+    CloseOrder order(c.id(), released);
+    std::thread waiter([&] {
+      if (sender) {
+        EXPECT_EQ(c.send_for(1, kPatience), Status::closed);
+      } else {
+        int v = 0;
+        EXPECT_EQ(c.recv_for(v, kPatience), Status::closed);
+      }
+      released.store(true);
+    });
+    ASSERT_TRUE(eventually([&] { return order.blocked() >= 1; })) << "the waiter never blocked";
+    c.close();
+    waiter.join();
+    EXPECT_EQ(order.closes(), 1);
+    EXPECT_FALSE(order.released_first())
+        << (sender ? "a sender" : "a receiver") << " released by the close ran before the close "
+        << "was recorded";
+    c.close();   // a second close is not recorded again
+    EXPECT_EQ(order.closes(), 1);
+  }
+}
 
 }  // namespace

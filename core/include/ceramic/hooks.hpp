@@ -25,7 +25,8 @@ enum class Event : std::uint8_t {
   block,            // op on channel is about to wait; deadline = whether it has one
   unblock,          // the wait ended (value = Status as int)
   rendezvous,       // op on channel completed with peer (pid of the other side, 0 if buffered)
-  close,            // channel closed
+  close,            // channel about to be closed: recorded before any waiter can be released
+                    // by it (two racing closers may both record one)
   timeout,          // op on channel gave up at its deadline
   spawn,            // peer = child pid, name = child's name (in the parent)
   start,            // (in a new child, first thing) peer = parent pid, name = its name
