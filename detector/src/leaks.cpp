@@ -56,6 +56,76 @@ bool released(const ThreadInfo& t, const Snapshot& s, const std::vector<EventInf
   return std::any_of(unmatched.begin(), unmatched.end(), [](const auto& u) { return u.second > 0; });
 }
 
+// Ended by an ancestor's exit while something could still serve it: not a leak. A Proc's child
+// ends with its parent; when that parent (or a nearer ancestor) exited inside the program, the
+// child is judged as of that exit, as the simulator judges it (docs/deadlock_detection.md):
+// excused if another holder of one of its channels could then still act. The final trace shows
+// enough for one such holder: a process that descends from the same ancestor was alive when
+// that ancestor exited (the lifeline ends descendants only after their parent), and one that
+// was running, or waiting with a deadline, when it was ended in turn (or had not yet run any of
+// its body) could still have acted.
+// The program's own end (its top process exiting) is not such an exit: nothing serves anything
+// after it. Only exits that left a record count; a Proc destroyed while its child waits is
+// judged at the end.
+class Enders {
+ public:
+  Enders(const Snapshot& s, const std::map<pid_t, pid_t>& parent_of) : s_(s), parent_of_(parent_of) {
+    for (const ThreadInfo& t : s.threads) {
+      traced_.insert(t.pid);
+      if (t.state == trace::ThreadState::exited) exited_.insert(t.pid);
+      if (t.state == trace::ThreadState::running || (t.blocked() && t.has_deadline)) {
+        active_.insert(t.pid);
+      }
+    }
+  }
+
+  bool ended_while_servable(const ThreadInfo& t) const {
+    const pid_t ender = ender_of(t.pid);
+    if (ender <= 0) return false;
+    for (const Wait& w : t.waits) {
+      const ChannelInfo* c = s_.channel(w.channel);
+      if (c == nullptr) continue;
+      for (pid_t h : c->holders) {
+        if (h != t.pid && could_act(h) && descends(h, ender)) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  pid_t parent(pid_t p) const {
+    auto it = parent_of_.find(p);
+    return it == parent_of_.end() ? 0 : it->second;
+  }
+  // The nearest ancestor of pid that exited with a record and is not the program's top process
+  // (whose parent is not traced), or 0.
+  pid_t ender_of(pid_t pid) const {
+    pid_t a = parent(pid);
+    for (int depth = 0; a > 0 && depth < 64; ++depth, a = parent(a)) {   // bounded: a corrupt table may loop
+      if (!exited_.count(a)) continue;
+      return traced_.count(parent(a)) ? a : 0;
+    }
+    return 0;
+  }
+  bool descends(pid_t pid, pid_t ancestor) const {
+    pid_t a = parent(pid);
+    for (int depth = 0; a > 0 && depth < 64; ++depth, a = parent(a)) {
+      if (a == ancestor) return true;
+    }
+    return false;
+  }
+
+  // Running or waiting with a deadline when it was ended; or started but never seen by the
+  // tracer (a fork not yet running its body: it would have).
+  bool could_act(pid_t h) const {
+    return !exited_.count(h) && (active_.count(h) || !traced_.count(h));
+  }
+
+  const Snapshot& s_;
+  const std::map<pid_t, pid_t>& parent_of_;
+  std::set<pid_t> traced_, exited_, active_;
+};
+
 }  // namespace
 
 Report find_leaks(const Snapshot& s, const std::vector<EventInfo>& events) {
@@ -67,13 +137,22 @@ Report find_leaks(const Snapshot& s, const std::vector<EventInfo>& events) {
   for (const ThreadInfo& t : s.threads) {
     if (t.pid > 0 && t.ppid > 0 && t.ppid != t.pid) parent_of.emplace(t.pid, t.ppid);
   }
+  // A child forked but not yet running its body has no thread entry: its parent's spawn says
+  // whose it is. (A reused pid keeps the entry's parent, which is the newer.)
+  for (const EventInfo& e : events) {
+    if (e.kind == EventKind::spawn && e.peer > 0 && e.pid > 0 && e.peer != e.pid) {
+      parent_of.emplace(e.peer, e.pid);
+    }
+  }
 
+  const Enders enders(s, parent_of);
   std::set<pid_t> leaked;
   for (const ThreadInfo& t : s.threads) {
     if (!t.blocked() || t.has_deadline || t.pid <= 0) continue;
     if (t.op == WaitOp::join ? t.join_pid <= 0 : t.waits.empty()) continue;
     if (killed_on_purpose(t, kills, parent_of)) continue;
     if (t.op != WaitOp::join && released(t, s, events)) continue;
+    if (t.op != WaitOp::join && enders.ended_while_servable(t)) continue;
     leaked.insert(t.pid);
   }
   if (leaked.empty()) return {};
