@@ -29,15 +29,6 @@
 // loop has taken the timer's value (so the loop takes the fired timer first, then the reset),
 // and main waits at a gate that the processor opens when it has its fourth event before it
 // stops the processor (so the processor does not see the stop first).
-//
-// Live fix (live_fix): the fix, with main waiting, after it stops the processor, until the
-// processor and the event loop it started have returned. Go's test does not exit when the test
-// function returns: goleak retries until the goroutines have finished. A C++ main that returns
-// ends the whole tree at once, and the event loop is often still in Timer::stop(), waiting for a
-// timer process that has not yet run (13-17 ms under load). ceramic-run judges the program's end
-// from the final trace and rightly reports a process still blocked without a deadline when the
-// program ended (docs/deadlock_detection.md): the plain fix, live, is a program that abandons its
-// event loop at exit, 9 runs in 30 on a loaded 2-core machine.
 #include <chrono>
 #include <optional>
 
@@ -64,11 +55,6 @@ constexpr auto kTimerFrequency = 1ns;
 struct Gates {         // live_bug only
   Gate timer_taken;    // the event loop has taken the timer's value
   Gate fourth_event;   // the processor has its fourth event
-};
-
-struct Ends {             // live_fix only: main waits for its workers, as goleak retries
-  Gate loop_returned;     // the event loop has returned
-  Gate processor_returned;  // the processor has returned (after its event loop, if it started one)
 };
 
 // time.Timer. Not thread-safe; start() and stop() are called by the timer's owner.
@@ -108,7 +94,6 @@ struct Strategy {
   Worker worker;
   bool fixed = false;
   Gates* gates = nullptr;
-  Ends* ends = nullptr;
 
   void on_change() {
     if (timer) {
@@ -146,10 +131,7 @@ struct Strategy {
                (void)timer->stop();
                done = true;
              }));
-      if (done) {
-        if (ends) ends->loop_returned.open();
-        return;
-      }
+      if (done) return;
     }
   }
 
@@ -178,25 +160,19 @@ struct Processor {
         if (done) break;
       }
       strategy.close();   // defer p.stateStrategy.Close()
-      if (strategy.ends) {
-        if (strategy.timer) strategy.ends->loop_returned.wait();   // it started the event loop
-        strategy.ends->processor_returned.open();
-      }
     });
   }
   void stop() { worker.stop(); }
 };
 
-void run(bool fixed, Gates* gates, Ends* ends = nullptr) {
+void run(bool fixed, Gates* gates) {
   Strategy strategy;
   strategy.fixed = fixed;
   strategy.gates = gates;
-  strategy.ends = ends;
   Processor p(strategy);
   p.start(gates);
   if (gates) gates->fourth_event.wait();
   p.stop();   // defer p.Stop()
-  if (ends) ends->processor_returned.wait();
 }
 
 void bug() { run(false, nullptr); }
@@ -205,10 +181,6 @@ void live_bug() {
   Gates gates;
   run(false, &gates);
 }
-void live_fix() {
-  Ends ends;
-  run(true, nullptr, &ends);
-}
 
 const ceramic::leaks::Registration registered{{
     .name = "istio_18454",
@@ -216,7 +188,6 @@ const ceramic::leaks::Registration registered{{
     .bug = bug,
     .fix = fix,
     .live_bug = live_bug,
-    .live_fix = live_fix,
     .description = "a stopped, already drained timer is drained again and the loop blocks",
     .dfs_iterations = 200,
 }};
