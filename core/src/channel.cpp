@@ -281,7 +281,10 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, P
       bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
       if (w) wake(rs);
-      if (auto st = after_wait(d, wait_sender(r, me, d, data, len, traced ? &peer : nullptr))) {
+      // Our slot is never queued: the wait is for the partner's outcome, which a timed send
+      // (or a select's poll, by the select's deadline) awaits until its deadline plus the
+      // grace, then withdraws the offer (wait_sender).
+      if (auto st = after_wait(d, wait_sender(r, me, lock_by, data, len, traced ? &peer : nullptr))) {
         return finish(*st);
       }
       continue;

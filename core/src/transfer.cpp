@@ -123,7 +123,9 @@ bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
       !owner_alive_now(s.owner)) {
     return false;
   }
-  bool w = set_state_locked(s, kDone);
+  // A CAS: a timed sender may withdraw its offer at the same moment, without the lock.
+  bool w = false;
+  if (!set_state_if_locked(s, st, kDone, &w)) return false;
   g.release();
   if (w) wake(s);
   return true;
@@ -155,7 +157,13 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
       forget_sender(r, src);
       return PullEnd::sender_died;
     }
-    if (set_state_locked(s, kSpillReq)) wake(s);
+    bool w = false;
+    if (!set_state_if_locked(s, kPulling, kSpillReq, &w)) {  // withdrawn meanwhile (a CAS)
+      g.release();
+      forget_sender(r, src);
+      return PullEnd::sender_died;
+    }
+    if (w) wake(s);
   }
   if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed) {
     forget_sender(r, src);
@@ -251,7 +259,10 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
   if (r.tail(p).ticket != ticket || (cur != kPulling && cur != kProposed) || !owner_alive(s.owner)) {
     return false;
   }
-  if (set_state_locked(s, st)) wake(s);
+  // A CAS: a timed sender proposing to a select (kPulling) may withdraw at the same moment.
+  bool w = false;
+  if (!set_state_if_locked(s, cur, st, &w)) return false;
+  if (w) wake(s);
   return true;
 }
 
@@ -289,6 +300,26 @@ End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
 
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                      pid_t* peer);
+
+// The deadline plus the grace, for waits on a partner that has our operation in hand.
+Deadline with_grace(Deadline d) noexcept {
+  return d > kNoDeadline - kWithdrawGrace ? kNoDeadline : d + kWithdrawGrace;
+}
+
+// A timed sender whose offer a partner holds (its slot in kPulling, kSpillReq or kSpillReady:
+// a receiver is pulling its value, or a select has its proposal) takes the offer back at its
+// deadline plus the grace, without the lock: one CAS to kReserved. Every transition a partner
+// makes out of those states is a CAS too (complete_sender, pull_parked, answer_locked), so
+// exactly one side wins: the partner completed it (the send is ok), or the offer is withdrawn
+// and the partner finds it gone, as if the sender had died (it discards what it copied; a
+// receiver retries, or reports peer_died if timed). True if withdrawn.
+bool withdraw_offer(SlotHead& s) noexcept {
+  bool unused = false;
+  for (std::uint32_t st : {kPulling, kSpillReq, kSpillReady}) {
+    if (set_state_if_locked(s, st, kReserved, &unused)) return true;
+  }
+  return false;  // moved on (kDone, kDeclined, ...): the caller looks again
+}
 
 // Waits while slot `me` sits in queue k. At the deadline, withdraws it if it is still queued
 // and releases it: true. False when a partner (or close) changed its state first.
@@ -364,8 +395,18 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
         // The receiver copies at several GB/s: spin through the copy (len / 4 GB/s, at most
         // 2 ms) rather than pay a wake-up at its end, unless spinning has not been paying.
         std::int64_t copy_ns = std::min<std::int64_t>(static_cast<std::int64_t>(len / 4), 2'000'000);
-        if (wait_state(s.state, st, kNoDeadline, &puller, copy_ns) != WaitEnd::partner_died) {
-          continue;
+        // Timed: the partner has until the deadline plus the grace to finish (a receiver that
+        // started a long copy just before the deadline is not cheated of it); a partner that is
+        // stopped, or cannot take the lock to complete us, does not hold us past that.
+        const WaitEnd we = wait_state(s.state, st, with_grace(d), &puller, copy_ns);
+        if (we == WaitEnd::changed) continue;
+        if (we == WaitEnd::deadline) {
+          if (!withdraw_offer(s)) continue;  // completed (or declined) first: look again
+          // Not delivered. A value we parked for the receiver may be being read right now:
+          // punching it out is harmless (its completion fails, and it discards the copy).
+          drop_parked(r, parked, len);
+          release_slot(r, me);
+          return End::timeout;
         }
         // The receiver (or the select we proposed to) died before taking our value.
         Guard g(r);
