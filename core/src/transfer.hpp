@@ -58,6 +58,11 @@ enum class End { ok, closed, timeout, peer_died, retry };
 
 // The sender's wait on its own slot `me`: queued (kWaiting), offering a large value or
 // proposing to a select (kPulling, kSpillReq, kSpillReady). Releases the slot before returning.
+// Bound (d != kNoDeadline): returns by d + kWithdrawGrace (1 s). Queued, it withdraws at d
+// under the lock taken by d + 1 s (else WithdrawFailed, a ChannelError); while a partner holds
+// its offer, it gives the partner until d + 1 s, then withdraws by one CAS without the lock
+// (timeout: not delivered). Not bounded: parking the value for a receiver that asked
+// (kSpillReq) takes the lock without a deadline.
 // peer_died: the receiver pulling our value died (not delivered). Never drops a value the
 // caller parked (buffered channels): the caller still owns it unless the result is ok. A value
 // it parks itself for a receiver that may not read our memory (kSpillReq), it frees if that
