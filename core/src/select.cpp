@@ -291,12 +291,13 @@ Completion complete(const SelectCase& c, const Queued& q, Deadline deadline, pid
     }
     PullEnd pe;
     try {
-      pe = pull_large(r, ref, len, c.sink);
+      pe = pull_large(r, ref, len, c.sink, with_grace(deadline));
     } catch (...) {
       release_slot(r, q.slot);  // the sender sees its puller gone and recovers
       throw;
     }
     release_slot(r, q.slot);
+    if (pe == PullEnd::gave_up) return Completion::timed_out;
     return pe == PullEnd::ok ? Completion::fired : Completion::retry;
   }
 

@@ -115,8 +115,11 @@ namespace {
 // the copy must be discarded. The owner's identity carries its start time (identity.hpp), so
 // an owner alive after the copy was alive during all of it: the pid we read from named the
 // sender's process, never a process that took its pid after it died.
-bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
-  Guard g(r);
+// Lock not had by give_up: false too (we then vanish; the sender, seeing our slot freed,
+// withdraws its offer).
+bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket, Deadline give_up) {
+  Guard g(r, give_up);
+  if (!g.held()) return false;
   SlotHead& s = r.slot(src);
   std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
   if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady) ||
@@ -131,14 +134,16 @@ bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
   return true;
 }
 
-void forget_sender(Region& r, std::uint32_t src) {
-  Guard g(r);
-  if (!owner_alive(r.slot(src).owner)) reclaim_locked(r, src);
+// Frees a dead sender's slot; left to the next who meets it if the lock is not had by give_up.
+void forget_sender(Region& r, std::uint32_t src, Deadline give_up = kNoDeadline) {
+  Guard g(r, give_up);
+  if (g.held() && !owner_alive(r.slot(src).owner)) reclaim_locked(r, src);
 }
 
-PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
-  if (complete_sender(r, src, src_ticket)) return PullEnd::ok;
-  forget_sender(r, src);
+PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket, Deadline give_up) {
+  if (complete_sender(r, src, src_ticket, give_up)) return PullEnd::ok;
+  if (give_up != kNoDeadline && now_ns() >= give_up) return PullEnd::gave_up;
+  forget_sender(r, src, give_up);
   return PullEnd::sender_died;
 }
 
@@ -146,10 +151,11 @@ PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
 // from there: the path when we may not read the sender's memory, or find no record there
 // that it offers what its slot says.
 PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std::size_t len,
-                    void* dst, const Partner& sender) {
+                    void* dst, const Partner& sender, Deadline give_up) {
   SlotHead& s = r.slot(src);
   {
-    Guard g(r);
+    Guard g(r, give_up);
+    if (!g.held()) return PullEnd::gave_up;
     // Its slot may have been reclaimed and reused meanwhile (the sender died).
     if (r.tail(src).ticket != src_ticket ||
         (s.state.load(std::memory_order_acquire) & kStateMask) != kPulling) {
@@ -165,9 +171,14 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
     }
     if (w) wake(s);
   }
-  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed) {
-    forget_sender(r, src);
-    return PullEnd::sender_died;
+  // A timed receiver waits for the sender to park until its deadline plus the grace: a sender
+  // that is stopped then finds our slot freed when it resumes, and drops what it parked.
+  switch (wait_state(s.state, kSpillReq, give_up, &sender)) {
+    case WaitEnd::changed: break;
+    case WaitEnd::deadline: return PullEnd::gave_up;
+    case WaitEnd::partner_died:
+      forget_sender(r, src, give_up);
+      return PullEnd::sender_died;
   }
   // The sender recorded in its slot where it parked the value (park). Read it under the lock
   // while the slot is still this offer's: once the sender dies, its slot may be reclaimed and
@@ -175,7 +186,8 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
   // The place read here is ours for good: the value file never hands out a place twice.
   std::uint64_t at;
   {
-    Guard g(r);
+    Guard g(r, give_up);
+    if (!g.held()) return PullEnd::gave_up;
     if (r.tail(src).ticket != src_ticket ||
         (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
       g.release();
@@ -191,7 +203,7 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
     }
     corrupt("parked value missing");
   }
-  return finish_pull(r, src, src_ticket);
+  return finish_pull(r, src, src_ticket, give_up);
 }
 
 // A select offers its long value first and registers it after (select.cpp answers, then calls
@@ -205,7 +217,7 @@ auto within_a_moment(F&& registered) {
   return registered();
 }
 
-PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
+PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst, Deadline give_up) {
   const std::uint32_t src = ref.src_slot;
   Partner sender{&r.slot(src).owner, &r.tail(src).ticket, ref.src_ticket};
   // Where the sender keeps its record of the offer (ValueRef::proof), once it has one.
@@ -216,13 +228,13 @@ PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
       // from ref.addr. Not registered: a select that is slow to register, or a forged offer;
       // either way the sender is asked to park it.
       if (within_a_moment([&] { return copy_own_offer(r.id(), src, ref.src_ticket, len, dst); })) {
-        return finish_pull(r, src, ref.src_ticket);
+        return finish_pull(r, src, ref.src_ticket, give_up);
       }
     } else if (const std::uint64_t record = within_a_moment(proof); record != 0) {
       // Another process: the value, and its sender's record that it offers it.
       PullResult res =
           read_offer(ref.src_pid, record, r.id(), src, ref.src_ticket, ref.addr, len, dst);
-      if (res == PullResult::ok) return finish_pull(r, src, ref.src_ticket);
+      if (res == PullResult::ok) return finish_pull(r, src, ref.src_ticket, give_up);
       if (res != PullResult::no_permission && !sender.alive()) {
         forget_sender(r, src);
         return PullEnd::sender_died;
@@ -231,17 +243,17 @@ PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
       // one): ask for the value to be parked.
     }
   }
-  return pull_parked(r, src, ref.src_ticket, len, dst, sender);
+  return pull_parked(r, src, ref.src_ticket, len, dst, sender, give_up);
 }
 
 }  // namespace
 
-PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
+PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink, Deadline give_up) {
   if (ref.src_slot >= r.geo().slot_count) corrupt("sender slot out of range");
   void* dst = prepare(sink, len);
   PullEnd e;
   try {
-    e = pull_into(r, ref, len, dst);
+    e = pull_into(r, ref, len, dst, give_up);
   } catch (...) {
     sink.prepare(sink.ctx, 0);
     throw;
@@ -268,10 +280,6 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
 
 namespace {
 
-// How long past its deadline a timed wait tries to take the lock to withdraw its slot.
-// The lock is held for microseconds; a second means its holder is stopped, or the lock word
-// was written by a peer (layout.hpp, THREAT MODEL).
-constexpr std::int64_t kWithdrawGrace = 1'000'000'000;
 
 // A timed wait that could not withdraw its slot: the slot stays queued and ours (a holder that
 // resumes may still complete it; freeing it would let that completion land on the slot's next
@@ -300,11 +308,6 @@ End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
 
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                      pid_t* peer);
-
-// The deadline plus the grace, for waits on a partner that has our operation in hand.
-Deadline with_grace(Deadline d) noexcept {
-  return d > kNoDeadline - kWithdrawGrace ? kNoDeadline : d + kWithdrawGrace;
-}
 
 // A timed sender whose offer a partner holds (its slot in kPulling, kSpillReq or kSpillReady:
 // a receiver is pulling its value, or a select has its proposal) takes the offer back at its
@@ -484,9 +487,10 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
         const ValueRef ref = r.tail(me).ref;
         if (peer != nullptr) *peer = ref.src_pid;
         std::size_t len = checked_len(ms.len, geo, true);
-        if (pull_large(r, ref, len, sink) == PullEnd::ok) {
-          release_slot(r, me);
-          return End::ok;
+        const PullEnd pe = pull_large(r, ref, len, sink, with_grace(d));
+        if (pe != PullEnd::sender_died) {
+          release_slot(r, me);  // gave_up: the sender, seeing us gone, withdraws its offer
+          return pe == PullEnd::ok ? End::ok : End::timeout;
         }
         // The sender died mid-transfer: nothing was received. As in wait_sender, never
         // re-queue from here (a sender may be queued by now): the caller starts again.

@@ -2,12 +2,15 @@
 // its partner is stopped in the middle of the transfer: here a receiver that stops (SIGSTOP)
 // while it pulls a sender's long value. The sender withdraws its offer and reports timeout;
 // the receiver, resumed, finds the offer gone and waits for another value. Counting what was
-// received shows that nothing was lost or delivered twice.
+// received shows that nothing was lost or delivered twice. And a sender that stops while a
+// receiver, which may not read its memory, waits for it to park its value: recv_for is bounded
+// the same way.
 #include <signal.h>
 
 #include <optional>
 
 #include "ceramic/detail/channel.hpp"
+#include "large_value.hpp"  // core/src: force_spill, the receiver's parked path
 #include "support/test_support.hpp"
 
 namespace {
@@ -117,4 +120,48 @@ TEST(TimedBound, SelectWithATimeoutEndsWhileTheReceiverOfItsOfferIsStopped) {
     EXPECT_TRUE(fired == 0 || fired == 2) << fired;
     return fired == 0;
   });
+}
+
+namespace {
+
+// Stops the calling process when it is about to wait as a sender, once.
+struct StopWhenBlocked final : ceramic::hooks::Observer {
+  bool done = false;
+  void on_event(const ceramic::hooks::Record& r) noexcept override {
+    if (r.event == ceramic::hooks::Event::block && r.op == ceramic::hooks::Op::send && !done) {
+      done = true;
+      raise(SIGSTOP);
+    }
+  }
+};
+
+}  // namespace
+
+TEST(TimedBound, RecvForEndsWhileTheSenderItAskedToParkIsStopped) {
+  Chan<std::string> c;
+  Proc sender("sender", [&] {
+    static StopWhenBlocked stop;
+    ceramic::hooks::install(&stop);
+    c.send(std::string(kLong, 'A'));  // stops once queued; untimed: retries until received
+    c.send("end");
+  });
+  ASSERT_TRUE(eventually([&] { return stopped(sender.pid()); }, kPatience));
+  const bool was_forced = ceramic::detail::spill_forced();
+  ceramic::detail::force_spill(true);  // we may not read its memory: it must park the value
+
+  std::string v;
+  const auto start = Clock::now();
+  const Status st = c.recv_for(v, 100ms);
+  const auto took = Clock::now() - start;
+  ceramic::detail::force_spill(was_forced);
+  EXPECT_LT(took, kBound) << "recv_for waited past its deadline for a stopped sender";
+  EXPECT_EQ(st, Status::timeout) << ceramic::to_string(st);
+
+  sender.kill(SIGCONT);
+  // The value is received exactly once: A (whole), then the sender's next value.
+  ASSERT_EQ(c.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, std::string(kLong, 'A'));
+  ASSERT_EQ(c.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, "end");
+  EXPECT_TRUE(exits_with(sender, 0));
 }
