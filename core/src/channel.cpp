@@ -285,7 +285,10 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, P
       bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
       g.release();
       if (w) wake(rs);
-      if (auto st = after_wait(d, wait_sender(r, me, d, data, len, traced ? &peer : nullptr))) {
+      // Our slot is never queued: the wait is for the partner's outcome, which a timed send
+      // (or a select's poll, by the select's deadline) awaits until its deadline plus the
+      // grace, then withdraws the offer (wait_sender).
+      if (auto st = after_wait(d, wait_sender(r, me, lock_by, data, len, traced ? &peer : nullptr))) {
         return finish(*st);
       }
       continue;
@@ -471,7 +474,9 @@ Status Channel::recv(Sink sink, Deadline d, Site site, PollLock pl) {
         bool w = set_state_locked(ss, kOffered);
         g.release();
         if (w) wake(ss);
-        if (auto st = after_wait(d, wait_receiver(r, me, d, sink, traced ? &peer : nullptr))) {
+        // Never queued: the wait is for the select's answer (and a pull), bounded by our
+        // deadline, or for a select's poll by the select's.
+        if (auto st = after_wait(d, wait_receiver(r, me, lock_by, sink, traced ? &peer : nullptr))) {
           return finish(*st);
         }
         continue;
@@ -532,13 +537,14 @@ Status Channel::recv(Sink sink, Deadline d, Site site, PollLock pl) {
       g.release();
       PullEnd pe;
       try {
-        pe = pull_large(r, ref, len, sink);
+        pe = pull_large(r, ref, len, sink, with_grace(lock_by));  // a poll: the select's
       } catch (...) {
         release_slot(r, me);  // the sender sees its puller gone and recovers
         throw;
       }
       release_slot(r, me);
       if (pe == PullEnd::ok) return finish(Status::ok);
+      if (pe == PullEnd::gave_up) return finish(Status::timeout);
       if (d != kNoDeadline) return finish(Status::peer_died);
       continue;
     }

@@ -68,6 +68,11 @@
 //   kReserved -> kPulling      sender, under the lock, on its own slot before it offers a large
 //                              value to a queued receiver (the receiver then pulls it)
 //   kWaiting  -> kLargeOffer   sender, under the lock, on the receiver's slot
+//   kPulling, kSpillReq, kSpillReady -> kReserved
+//                              owner (a timed sender), no lock, by CAS, at its deadline plus
+//                              the grace: the offer is withdrawn. Hence every partner's move
+//                              out of these states is a CAS from the state it saw (under the
+//                              lock), and fails once the offer is withdrawn
 //   any       -> kFree         owner, no lock, once no one else can reach the slot
 // Only the owner frees a slot, and only after it has been dequeued, so a slot is never
 // reached through a mask after it was freed (I1).

@@ -34,8 +34,13 @@
 // Deadlines. A select with a timeout takes every channel lock of its polls, its lock-all look
 // and its queueing by its deadline (lock(Region&, Deadline)), as send_for and recv_for do: a
 // lock holder that is stopped, or a lock word a peer scribbled on, cannot hold it past the
-// deadline; it then times out. Withdrawing slots it queued (settle) and completing an offer it
-// kept still take their locks without one: a slot must not stay queued behind us.
+// deadline; it then times out. A long value it offers a receiver (a kept offer, pulled while
+// we wait) is withdrawn at the deadline plus kWithdrawGrace (1 s) if the receiver has not
+// completed it (stopped, or unable to take the lock): the select then returns its timeout
+// case, nothing sent (wait_sender). Withdrawing slots it queued (settle, decline) and
+// completing an offer it kept still take their locks without one: a slot must not stay
+// queued behind us, and a select slot left queued would hold every partner that proposes to
+// it (they wait for its answer while its owner lives). Not bounded yet.
 
 #include "ceramic/select.hpp"
 
@@ -236,12 +241,14 @@ void settle_all(Queued* q, std::size_t n) noexcept {
   }
 }
 
-enum class Completion { fired, closed, retry };
+// timed_out: the select's deadline (plus the grace) passed while the partner held our offer;
+// it was withdrawn, nothing was transferred.
+enum class Completion { fired, closed, retry, timed_out };
 
 // Completes the kept slot (an offer or a close) of case c. Releases the slot. *peer: the
 // partner's pid, as the partner records ours (the pid of the slot it acted through), for the
 // trace: each side of a rendezvous names the other (detector/src/leaks.cpp counts them).
-Completion complete(const SelectCase& c, const Queued& q, pid_t* peer) {
+Completion complete(const SelectCase& c, const Queued& q, Deadline deadline, pid_t* peer) {
   Region& r = *q.r;
   const Geometry& geo = r.geo();
   SlotHead& s = r.slot(q.slot);
@@ -266,23 +273,31 @@ Completion complete(const SelectCase& c, const Queued& q, pid_t* peer) {
           throw;
         }
       }
+      bool answered;
       {
         // Answer before reading a parked value: once answered, the value is ours alone.
         Guard g(r);
-        answer_locked(r, ref.src_slot, ref.src_ticket, kDone);
+        answered = answer_locked(r, ref.src_slot, ref.src_ticket, kDone);
       }
       release_slot(r, q.slot);
+      if (!answered) {
+        // The proposer withdrew its offer (a timed send at its deadline, withdraw_offer in
+        // transfer.cpp) or died: its value is not ours to deliver (its send did not return ok).
+        c.sink.prepare(c.sink.ctx, 0);
+        return Completion::retry;
+      }
       if (len > geo.inline_bytes) unpark(r, ref.spill, len, c.sink);
-      return Completion::fired;  // (a proposer that died meanwhile never saw its send return)
+      return Completion::fired;
     }
     PullEnd pe;
     try {
-      pe = pull_large(r, ref, len, c.sink);
+      pe = pull_large(r, ref, len, c.sink, with_grace(deadline));
     } catch (...) {
       release_slot(r, q.slot);  // the sender sees its puller gone and recovers
       throw;
     }
     release_slot(r, q.slot);
+    if (pe == PullEnd::gave_up) return Completion::timed_out;
     return pe == PullEnd::ok ? Completion::fired : Completion::retry;
   }
 
@@ -322,7 +337,9 @@ Completion complete(const SelectCase& c, const Queued& q, pid_t* peer) {
   move_state(s.state, kPulling);
   answer_locked(r, p, ref.puller_ticket, kLargeOffer);
   g.release();
-  End e = wait_sender(r, q.slot, kNoDeadline, c.data, c.len);
+  // Timed, the receiver has until our deadline plus the grace to pull it (wait_sender).
+  End e = wait_sender(r, q.slot, deadline, c.data, c.len);
+  if (e == End::timeout) return Completion::timed_out;
   return e == End::ok ? Completion::fired : Completion::retry;
 }
 
@@ -539,7 +556,8 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
     if (kept != kNoCase) {
       const SelectCase& c = cs[q[kept].index];
       pid_t peer = 0;
-      Completion done = complete(c, q[kept], &peer);
+      Completion done = complete(c, q[kept], deadline, &peer);
+      if (done == Completion::timed_out) return give_up();
       if (done == Completion::closed) {
         if (q[kept].send) throw ChannelClosed();
         *closed = true;

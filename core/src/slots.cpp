@@ -236,6 +236,18 @@ void wait_for_free_slot(Region& r, Guard& guard, Deadline d) {
 bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept {
   return (s.state.exchange(st, std::memory_order_acq_rel) & kSleeper) != 0;
 }
+bool set_state_if_locked(SlotHead& s, std::uint32_t from, std::uint32_t to,
+                         bool* must_wake) noexcept {
+  std::uint32_t cur = s.state.load(std::memory_order_acquire);
+  while ((cur & kStateMask) == from) {
+    if (s.state.compare_exchange_weak(cur, to, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      *must_wake = (cur & kSleeper) != 0;
+      return true;
+    }
+  }
+  return false;
+}
 void wake(SlotHead& s) noexcept { futex_wake(s.state, 1); }
 
 }  // namespace ceramic::detail

@@ -86,6 +86,12 @@ void wait_for_free_slot(Region& r, Guard& guard, Deadline d);
 
 // Stores a completing state; returns whether the owner must be woken (after the unlock).
 bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept;
+// Moves s from `from` to `to` only if it is in `from` (one CAS): false if it is not. *must_wake:
+// whether the owner must be woken (after the unlock). The transitions of a sender's slot that
+// its owner may withdraw from without the lock (kPulling, kSpillReq, kSpillReady: see
+// withdraw_offer in transfer.cpp) are all made this way, so that exactly one side wins.
+bool set_state_if_locked(SlotHead& s, std::uint32_t from, std::uint32_t to,
+                         bool* must_wake) noexcept;
 void wake(SlotHead& s) noexcept;
 
 }  // namespace ceramic::detail

@@ -115,28 +115,35 @@ namespace {
 // the copy must be discarded. The owner's identity carries its start time (identity.hpp), so
 // an owner alive after the copy was alive during all of it: the pid we read from named the
 // sender's process, never a process that took its pid after it died.
-bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
-  Guard g(r);
+// Lock not had by give_up: false too (we then vanish; the sender, seeing our slot freed,
+// withdraws its offer).
+bool complete_sender(Region& r, std::uint32_t src, std::uint32_t src_ticket, Deadline give_up) {
+  Guard g(r, give_up);
+  if (!g.held()) return false;
   SlotHead& s = r.slot(src);
   std::uint32_t st = s.state.load(std::memory_order_acquire) & kStateMask;
   if (r.tail(src).ticket != src_ticket || (st != kPulling && st != kSpillReady) ||
       !owner_alive_now(s.owner)) {
     return false;
   }
-  bool w = set_state_locked(s, kDone);
+  // A CAS: a timed sender may withdraw its offer at the same moment, without the lock.
+  bool w = false;
+  if (!set_state_if_locked(s, st, kDone, &w)) return false;
   g.release();
   if (w) wake(s);
   return true;
 }
 
-void forget_sender(Region& r, std::uint32_t src) {
-  Guard g(r);
-  if (!owner_alive(r.slot(src).owner)) reclaim_locked(r, src);
+// Frees a dead sender's slot; left to the next who meets it if the lock is not had by give_up.
+void forget_sender(Region& r, std::uint32_t src, Deadline give_up = kNoDeadline) {
+  Guard g(r, give_up);
+  if (g.held() && !owner_alive(r.slot(src).owner)) reclaim_locked(r, src);
 }
 
-PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
-  if (complete_sender(r, src, src_ticket)) return PullEnd::ok;
-  forget_sender(r, src);
+PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket, Deadline give_up) {
+  if (complete_sender(r, src, src_ticket, give_up)) return PullEnd::ok;
+  if (give_up != kNoDeadline && now_ns() >= give_up) return PullEnd::gave_up;
+  forget_sender(r, src, give_up);
   return PullEnd::sender_died;
 }
 
@@ -144,10 +151,11 @@ PullEnd finish_pull(Region& r, std::uint32_t src, std::uint32_t src_ticket) {
 // from there: the path when we may not read the sender's memory, or find no record there
 // that it offers what its slot says.
 PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std::size_t len,
-                    void* dst, const Partner& sender) {
+                    void* dst, const Partner& sender, Deadline give_up) {
   SlotHead& s = r.slot(src);
   {
-    Guard g(r);
+    Guard g(r, give_up);
+    if (!g.held()) return PullEnd::gave_up;
     // Its slot may have been reclaimed and reused meanwhile (the sender died).
     if (r.tail(src).ticket != src_ticket ||
         (s.state.load(std::memory_order_acquire) & kStateMask) != kPulling) {
@@ -155,11 +163,22 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
       forget_sender(r, src);
       return PullEnd::sender_died;
     }
-    if (set_state_locked(s, kSpillReq)) wake(s);
+    bool w = false;
+    if (!set_state_if_locked(s, kPulling, kSpillReq, &w)) {  // withdrawn meanwhile (a CAS)
+      g.release();
+      forget_sender(r, src);
+      return PullEnd::sender_died;
+    }
+    if (w) wake(s);
   }
-  if (wait_state(s.state, kSpillReq, kNoDeadline, &sender) != WaitEnd::changed) {
-    forget_sender(r, src);
-    return PullEnd::sender_died;
+  // A timed receiver waits for the sender to park until its deadline plus the grace: a sender
+  // that is stopped then finds our slot freed when it resumes, and drops what it parked.
+  switch (wait_state(s.state, kSpillReq, give_up, &sender)) {
+    case WaitEnd::changed: break;
+    case WaitEnd::deadline: return PullEnd::gave_up;
+    case WaitEnd::partner_died:
+      forget_sender(r, src, give_up);
+      return PullEnd::sender_died;
   }
   // The sender recorded in its slot where it parked the value (park). Read it under the lock
   // while the slot is still this offer's: once the sender dies, its slot may be reclaimed and
@@ -167,7 +186,8 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
   // The place read here is ours for good: the value file never hands out a place twice.
   std::uint64_t at;
   {
-    Guard g(r);
+    Guard g(r, give_up);
+    if (!g.held()) return PullEnd::gave_up;
     if (r.tail(src).ticket != src_ticket ||
         (s.state.load(std::memory_order_acquire) & kStateMask) != kSpillReady) {
       g.release();
@@ -183,7 +203,7 @@ PullEnd pull_parked(Region& r, std::uint32_t src, std::uint32_t src_ticket, std:
     }
     corrupt("parked value missing");
   }
-  return finish_pull(r, src, src_ticket);
+  return finish_pull(r, src, src_ticket, give_up);
 }
 
 // A select offers its long value first and registers it after (select.cpp answers, then calls
@@ -197,7 +217,7 @@ auto within_a_moment(F&& registered) {
   return registered();
 }
 
-PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
+PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst, Deadline give_up) {
   const std::uint32_t src = ref.src_slot;
   Partner sender{&r.slot(src).owner, &r.tail(src).ticket, ref.src_ticket};
   // Where the sender keeps its record of the offer (ValueRef::proof), once it has one.
@@ -208,13 +228,13 @@ PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
       // from ref.addr. Not registered: a select that is slow to register, or a forged offer;
       // either way the sender is asked to park it.
       if (within_a_moment([&] { return copy_own_offer(r.id(), src, ref.src_ticket, len, dst); })) {
-        return finish_pull(r, src, ref.src_ticket);
+        return finish_pull(r, src, ref.src_ticket, give_up);
       }
     } else if (const std::uint64_t record = within_a_moment(proof); record != 0) {
       // Another process: the value, and its sender's record that it offers it.
       PullResult res =
           read_offer(ref.src_pid, record, r.id(), src, ref.src_ticket, ref.addr, len, dst);
-      if (res == PullResult::ok) return finish_pull(r, src, ref.src_ticket);
+      if (res == PullResult::ok) return finish_pull(r, src, ref.src_ticket, give_up);
       if (res != PullResult::no_permission && !sender.alive()) {
         forget_sender(r, src);
         return PullEnd::sender_died;
@@ -223,17 +243,17 @@ PullEnd pull_into(Region& r, const ValueRef& ref, std::size_t len, void* dst) {
       // one): ask for the value to be parked.
     }
   }
-  return pull_parked(r, src, ref.src_ticket, len, dst, sender);
+  return pull_parked(r, src, ref.src_ticket, len, dst, sender, give_up);
 }
 
 }  // namespace
 
-PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink) {
+PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink, Deadline give_up) {
   if (ref.src_slot >= r.geo().slot_count) corrupt("sender slot out of range");
   void* dst = prepare(sink, len);
   PullEnd e;
   try {
-    e = pull_into(r, ref, len, dst);
+    e = pull_into(r, ref, len, dst, give_up);
   } catch (...) {
     sink.prepare(sink.ctx, 0);
     throw;
@@ -251,16 +271,15 @@ bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32
   if (r.tail(p).ticket != ticket || (cur != kPulling && cur != kProposed) || !owner_alive(s.owner)) {
     return false;
   }
-  if (set_state_locked(s, st)) wake(s);
+  // A CAS: a timed sender proposing to a select (kPulling) may withdraw at the same moment.
+  bool w = false;
+  if (!set_state_if_locked(s, cur, st, &w)) return false;
+  if (w) wake(s);
   return true;
 }
 
 namespace {
 
-// How long past its deadline a timed wait tries to take the lock to withdraw its slot.
-// The lock is held for microseconds; a second means its holder is stopped, or the lock word
-// was written by a peer (layout.hpp, THREAT MODEL).
-constexpr std::int64_t kWithdrawGrace = 1'000'000'000;
 
 // A timed wait that could not withdraw its slot: the slot stays queued and ours (a holder that
 // resumes may still complete it; freeing it would let that completion land on the slot's next
@@ -289,6 +308,21 @@ End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
 
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                      pid_t* peer);
+
+// A timed sender whose offer a partner holds (its slot in kPulling, kSpillReq or kSpillReady:
+// a receiver is pulling its value, or a select has its proposal) takes the offer back at its
+// deadline plus the grace, without the lock: one CAS to kReserved. Every transition a partner
+// makes out of those states is a CAS too (complete_sender, pull_parked, answer_locked), so
+// exactly one side wins: the partner completed it (the send is ok), or the offer is withdrawn
+// and the partner finds it gone, as if the sender had died (it discards what it copied; a
+// receiver retries, or reports peer_died if timed). True if withdrawn.
+bool withdraw_offer(SlotHead& s) noexcept {
+  bool unused = false;
+  for (std::uint32_t st : {kPulling, kSpillReq, kSpillReady}) {
+    if (set_state_if_locked(s, st, kReserved, &unused)) return true;
+  }
+  return false;  // moved on (kDone, kDeclined, ...): the caller looks again
+}
 
 // Waits while slot `me` sits in queue k. At the deadline, withdraws it if it is still queued
 // and releases it: true. False when a partner (or close) changed its state first.
@@ -364,8 +398,18 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
         // The receiver copies at several GB/s: spin through the copy (len / 4 GB/s, at most
         // 2 ms) rather than pay a wake-up at its end, unless spinning has not been paying.
         std::int64_t copy_ns = std::min<std::int64_t>(static_cast<std::int64_t>(len / 4), 2'000'000);
-        if (wait_state(s.state, st, kNoDeadline, &puller, copy_ns) != WaitEnd::partner_died) {
-          continue;
+        // Timed: the partner has until the deadline plus the grace to finish (a receiver that
+        // started a long copy just before the deadline is not cheated of it); a partner that is
+        // stopped, or cannot take the lock to complete us, does not hold us past that.
+        const WaitEnd we = wait_state(s.state, st, with_grace(d), &puller, copy_ns);
+        if (we == WaitEnd::changed) continue;
+        if (we == WaitEnd::deadline) {
+          if (!withdraw_offer(s)) continue;  // completed (or declined) first: look again
+          // Not delivered. A value we parked for the receiver may be being read right now:
+          // punching it out is harmless (its completion fails, and it discards the copy).
+          drop_parked(r, parked, len);
+          release_slot(r, me);
+          return End::timeout;
         }
         // The receiver (or the select we proposed to) died before taking our value.
         Guard g(r);
@@ -443,9 +487,10 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
         const ValueRef ref = r.tail(me).ref;
         if (peer != nullptr) *peer = ref.src_pid;
         std::size_t len = checked_len(ms.len, geo, true);
-        if (pull_large(r, ref, len, sink) == PullEnd::ok) {
-          release_slot(r, me);
-          return End::ok;
+        const PullEnd pe = pull_large(r, ref, len, sink, with_grace(d));
+        if (pe != PullEnd::sender_died) {
+          release_slot(r, me);  // gave_up: the sender, seeing us gone, withdraws its offer
+          return pe == PullEnd::ok ? End::ok : End::timeout;
         }
         // The sender died mid-transfer: nothing was received. As in wait_sender, never
         // re-queue from here (a sender may be queued by now): the caller starts again.

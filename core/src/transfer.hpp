@@ -45,12 +45,27 @@ void hold_parked_locked(Region& r, std::uint32_t holder, std::uint64_t ref,
 // the slot (also when it throws).
 void unpark_held(Region& r, std::uint32_t holder, std::uint64_t ref, std::size_t len, Sink sink);
 
-enum class PullEnd { ok, sender_died };
+// How long past its deadline a timed operation waits for a partner that holds it (a lock
+// holder, a partner mid-transfer) before it gives up. The lock is held for microseconds and a
+// copy takes milliseconds; a second means the partner is stopped, or the lock word was
+// written by a peer (layout.hpp, THREAT MODEL).
+inline constexpr std::int64_t kWithdrawGrace = 1'000'000'000;
+// The deadline plus the grace (kNoDeadline stays).
+inline Deadline with_grace(Deadline d) noexcept {
+  return d > kNoDeadline - kWithdrawGrace ? kNoDeadline : d + kWithdrawGrace;
+}
+
+// gave_up: give_up passed (the sender stopped before parking its value, or the lock was not
+// had): nothing was received, and the caller frees its own slot, which tells the sender.
+enum class PullEnd { ok, sender_died, gave_up };
 // Copies the large value described by ref (the sender's slot is in kPulling) into sink. The
 // caller holds a slot of its own, the sender's proof that the puller lives. Trusts nothing in
 // ref but as a key: see "LARGE VALUES" in layout.hpp. sender_died: nothing was received (the
 // sink is emptied: no byte read from a dead sender's pid or a forged address is kept).
-PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink);
+// give_up (a timed receiver: its deadline plus kWithdrawGrace) bounds every wait and lock of
+// the pull; kNoDeadline: none.
+PullEnd pull_large(Region& r, const ValueRef& ref, std::size_t len, Sink sink,
+                   Deadline give_up = kNoDeadline);
 
 // How a wait on one's own slot ended. retry: a select declined our proposal, or the select we
 // proposed to died; nothing was transferred, try the operation again.
@@ -58,6 +73,11 @@ enum class End { ok, closed, timeout, peer_died, retry };
 
 // The sender's wait on its own slot `me`: queued (kWaiting), offering a large value or
 // proposing to a select (kPulling, kSpillReq, kSpillReady). Releases the slot before returning.
+// Bound (d != kNoDeadline): returns by d + kWithdrawGrace (1 s). Queued, it withdraws at d
+// under the lock taken by d + 1 s (else WithdrawFailed, a ChannelError); while a partner holds
+// its offer, it gives the partner until d + 1 s, then withdraws by one CAS without the lock
+// (timeout: not delivered). Not bounded: parking the value for a receiver that asked
+// (kSpillReq) takes the lock without a deadline.
 // peer_died: the receiver pulling our value died (not delivered). Never drops a value the
 // caller parked (buffered channels): the caller still owns it unless the result is ok. A value
 // it parks itself for a receiver that may not read our memory (kSpillReq), it frees if that
@@ -68,6 +88,8 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
 
 // The receiver's wait on its own slot `me`: queued (kWaiting) or proposing to a select
 // (kProposed). Delivers the value into sink; *peer (if not null) gets the sender's pid when known.
+// Bound (d != kNoDeadline): queued, as wait_sender; pulling a long value, d + kWithdrawGrace
+// (pull_large). Not bounded: the wait for a select's answer to our proposal (kProposed).
 End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer);
 
 // Answers proposer slot p with state st (kDone, kDeclined, kLargeOffer), if p still holds

@@ -87,7 +87,10 @@ class Chan {
     if (recv_impl(out, kForever, site) != Status::ok) return std::nullopt;
     return out;
   }
-  // As send/recv, giving up after `timeout` (0 = try once without blocking).
+  // As send/recv, giving up after `timeout` (0 = try once without blocking). A send_for whose
+  // long value a receiver is pulling when the timeout passes gives it one more second
+  // (kWithdrawGrace) to finish, then takes the value back (Status::timeout, not delivered),
+  // however stopped or stuck the receiver is (docs/channels.md, "Timeouts").
   Status send_for(const T& v, std::chrono::nanoseconds timeout, Site site = Site::current()) {
     return send_impl(v, std::max<std::int64_t>(timeout.count(), 0), site);
   }
