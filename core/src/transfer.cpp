@@ -329,8 +329,7 @@ bool withdraw_offer(SlotHead& s) noexcept {
 bool wait_queued(Region& r, std::uint32_t me, SlotKind k, Deadline d) {
   SlotHead& s = r.slot(me);
   if (wait_state(s.state, kWaiting, d) != WaitEnd::deadline) return false;
-  const Deadline now = now_ns();
-  Guard g(r, d > kNoDeadline - kWithdrawGrace ? kNoDeadline : std::max(d, now) + kWithdrawGrace);
+  Guard g(r, with_grace(std::max(d, now_ns())));
   if (!g.held()) throw WithdrawFailed();
   if ((s.state.load(std::memory_order_acquire) & kStateMask) != kWaiting) return false;
   clear_bit(r, k, me);
