@@ -37,6 +37,7 @@
 #include "ceramic/detail/futex.hpp"
 #include "hooks_internal.hpp"
 #include "large_value.hpp"
+#include "identity.hpp"
 #include "layout.hpp"
 #include "region.hpp"
 #include "slots.hpp"

@@ -19,6 +19,15 @@
 namespace ceramic::detail {
 namespace {
 
+pid_t g_pid = 0;
+thread_local pid_t t_tid = 0;
+
+void refresh_pid() noexcept {
+  g_pid = static_cast<pid_t>(syscall(SYS_getpid));
+  t_tid = 0;
+}
+
+
 struct Stat {
   char state;
   std::uint64_t start;  // clock ticks after boot
@@ -82,10 +91,15 @@ std::optional<std::uint32_t> pidfs_ino(int pidfd) noexcept {
   return static_cast<std::uint32_t>(st.st_ino);
 }
 
-void forget_self_after_fork() noexcept { g_self.store(0, std::memory_order_relaxed); }
+// In a forked child: our pid, tid and identity are the child's, computed afresh.
+void forget_self_after_fork() noexcept {
+  refresh_pid();
+  g_self.store(0, std::memory_order_relaxed);
+}
 
 [[maybe_unused]] const int g_atfork = [] {
   pthread_atfork(nullptr, nullptr, &forget_self_after_fork);
+  refresh_pid();
   return 0;
 }();
 
@@ -265,6 +279,28 @@ bool identity_alive(ProcIdentity id, Freshness fresh) noexcept {
   }
   c.insert(id, fd, now);
   return true;
+}
+
+pid_t self_pid() noexcept {
+  if (g_pid == 0) g_pid = static_cast<pid_t>(syscall(SYS_getpid));  // before static init ran
+  return g_pid;
+}
+
+pid_t self_tid() noexcept {
+  if (t_tid == 0) t_tid = static_cast<pid_t>(syscall(SYS_gettid));
+  return t_tid;
+}
+
+bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept {
+  return identity_alive(owner.load(std::memory_order_acquire));
+}
+
+bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept {
+  return identity_alive(owner.load(std::memory_order_acquire), Freshness::now);
+}
+
+bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept {
+  return owner.load(std::memory_order_acquire) == self_identity();
 }
 
 }  // namespace ceramic::detail

@@ -27,6 +27,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -71,6 +72,22 @@ bool identity_alive(ProcIdentity id, Freshness fresh = Freshness::recent) noexce
 
 inline constexpr int kIdentityCache = 8;
 inline constexpr std::int64_t kAliveReuseNs = 20'000;
+
+// ---- this process, and the owner words of shared memory --------------------------------
+
+// This process's pid and the calling thread's tid (cached; refreshed after fork).
+pid_t self_pid() noexcept;
+pid_t self_tid() noexcept;
+
+// True if a slot's owner word (SlotHead::owner) names a live process; false if it names a
+// dead one, or none (identity_alive).
+bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept;
+
+// The same, asking the kernel now (identity_alive, Freshness::now).
+bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept;
+
+// True if a slot's owner word names the calling process.
+bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept;
 
 // Closes the calling thread's cached pidfds (they are opened again as needed). For tests that
 // count file descriptors.

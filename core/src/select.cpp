@@ -58,6 +58,7 @@
 #include "ceramic/control.hpp"
 #include "ceramic/detail/futex.hpp"
 #include "hooks_internal.hpp"
+#include "identity.hpp"
 #include "layout.hpp"
 #include "region.hpp"
 #include "slots.hpp"

@@ -24,7 +24,7 @@
 #include "ceramic/trace_format.hpp"
 #include "ceramic/detail/futex.hpp"
 #include "trace_file.hpp"
-#include "wait.hpp"
+#include "identity.hpp"
 
 namespace ceramic::detail {
 namespace {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ceramic/detail/futex.hpp"
+#include "identity.hpp"
 #include "large_value.hpp"
 #include "slots.hpp"
 #include "wait.hpp"

@@ -2,9 +2,6 @@
 
 #include <immintrin.h>
 #include <linux/futex.h>
-#include <pthread.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <sched.h>
 
@@ -19,20 +16,6 @@
 
 namespace ceramic::detail {
 namespace {
-
-pid_t g_pid = 0;
-thread_local pid_t t_tid = 0;
-
-void refresh_after_fork() noexcept {
-  g_pid = static_cast<pid_t>(syscall(SYS_getpid));
-  t_tid = 0;
-}
-
-[[maybe_unused]] const int g_atfork = [] {
-  pthread_atfork(nullptr, nullptr, &refresh_after_fork);
-  refresh_after_fork();
-  return 0;
-}();
 
 // Per-thread spin policy. Figures: a sleeping vCPU takes ~25 us to wake, a cache line crosses
 // cores in ~40 ns; see docs/performance.md for the measurements behind them.
@@ -95,28 +78,6 @@ std::optional<WaitEnd> spin_then_yield(Unchanged unchanged, std::int64_t budget,
 }
 
 }  // namespace
-
-pid_t self_pid() noexcept {
-  if (g_pid == 0) g_pid = static_cast<pid_t>(syscall(SYS_getpid));  // before static init ran
-  return g_pid;
-}
-
-pid_t self_tid() noexcept {
-  if (t_tid == 0) t_tid = static_cast<pid_t>(syscall(SYS_gettid));
-  return t_tid;
-}
-
-bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept {
-  return identity_alive(owner.load(std::memory_order_acquire));
-}
-
-bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept {
-  return identity_alive(owner.load(std::memory_order_acquire), Freshness::now);
-}
-
-bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept {
-  return owner.load(std::memory_order_acquire) == self_identity();
-}
 
 bool Partner::alive() const noexcept {
   if (owner == nullptr) return true;

@@ -16,20 +16,6 @@
 
 namespace ceramic::detail {
 
-// This process's pid and the calling thread's tid (cached; refreshed after fork).
-pid_t self_pid() noexcept;
-pid_t self_tid() noexcept;
-
-// True if a slot's owner word (SlotHead::owner) names a live process; false if it names a
-// dead one, or none (identity_alive).
-bool owner_alive(const std::atomic<std::uint64_t>& owner) noexcept;
-
-// The same, asking the kernel now (identity_alive, Freshness::now).
-bool owner_alive_now(const std::atomic<std::uint64_t>& owner) noexcept;
-
-// True if a slot's owner word names the calling process.
-bool owned_by_me(const std::atomic<std::uint64_t>& owner) noexcept;
-
 // Who could end a wait by dying: a slot's owner word and the ticket the slot must still hold.
 struct Partner {
   const std::atomic<std::uint64_t>* owner = nullptr;
