@@ -36,12 +36,14 @@
 #include "ceramic/detail/channel.hpp"
 #include "ceramic/detail/futex.hpp"
 #include "hooks_internal.hpp"
-#include "large_value.hpp"
+#include "offers.hpp"
 #include "identity.hpp"
 #include "layout.hpp"
 #include "region.hpp"
 #include "slots.hpp"
-#include "transfer.hpp"
+#include "value_file.hpp"
+#include "values.hpp"
+#include "waiters.hpp"
 #include "wait.hpp"
 
 namespace ceramic::detail {

@@ -91,7 +91,7 @@
 // moves a queued sender into a buffered channel's ring nudges a select slot instead
 // (kWaiting -> kNudged): the select polls again and finds the room.
 //
-// LARGE VALUES (longer than inline_bytes; large_value.hpp, transfer.cpp)
+// LARGE VALUES (longer than inline_bytes; offers.hpp, values.cpp, waiters.cpp)
 //   Buffered channels park them in the value file before queueing (RingEntry::spill,
 //   ValueRef::spill). Unbuffered: the sender's slot is in kPulling with ValueRef {src_pid,
 //   addr, src_slot, src_ticket}, and the receiver, holding a slot of its own (the sender's

@@ -413,4 +413,8 @@ std::string shm_name_for(std::string_view name) {
   return "/ceramic." + std::string(name);
 }
 
+void corrupt(const char* what) {
+  throw ChannelError(std::string("ceramic: channel state corrupt: ") + what);
+}
+
 }  // namespace ceramic::detail

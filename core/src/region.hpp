@@ -96,4 +96,7 @@ class Region {
 // "/ceramic.<name>" after validating name; throws ChannelError with the reason.
 std::string shm_name_for(std::string_view name);
 
+// Throws ChannelError: the shared state contradicts itself (a peer scribbled on it).
+[[noreturn]] void corrupt(const char* what);
+
 }  // namespace ceramic::detail

@@ -62,7 +62,9 @@
 #include "layout.hpp"
 #include "region.hpp"
 #include "slots.hpp"
-#include "transfer.hpp"
+#include "value_file.hpp"
+#include "values.hpp"
+#include "waiters.hpp"
 #include "wait.hpp"
 
 namespace ceramic::detail {
@@ -283,7 +285,7 @@ Completion complete(const SelectCase& c, const Queued& q, Deadline deadline, pid
       release_slot(r, q.slot);
       if (!answered) {
         // The proposer withdrew its offer (a timed send at its deadline, withdraw_offer in
-        // transfer.cpp) or died: its value is not ours to deliver (its send did not return ok).
+        // waiters.cpp) or died: its value is not ours to deliver (its send did not return ok).
         c.sink.prepare(c.sink.ctx, 0);
         return Completion::retry;
       }

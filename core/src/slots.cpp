@@ -2,16 +2,11 @@
 
 #include "ceramic/detail/futex.hpp"
 #include "identity.hpp"
-#include "large_value.hpp"
 #include "owner_lock.hpp"
-#include "transfer.hpp"
+#include "value_file.hpp"
 #include "wait.hpp"
 
 namespace ceramic::detail {
-
-void corrupt(const char* what) {
-  throw ChannelError(std::string("ceramic: channel state corrupt: ") + what);
-}
 
 void repair_locked(Region& r) noexcept;
 

@@ -24,9 +24,6 @@ inline constexpr std::uint32_t kClosedFlag = 1;
 inline constexpr std::uint32_t kChangeStep = 2;
 inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
-// Throws ChannelError: the shared state contradicts itself (a peer scribbled on it).
-[[noreturn]] void corrupt(const char* what);
-
 // Takes the channel lock; repairs the channel first if its previous holder died. With a
 // deadline, false once it passes without the lock (the holder is stopped, or scribbled on).
 bool lock(Region& r, Deadline deadline = kNoDeadline);
@@ -55,6 +52,16 @@ class Guard {
   Region& r_;
   bool held_;
 };
+
+// How long past its deadline a timed operation waits for a partner that holds it (a lock
+// holder, a partner mid-transfer) before it gives up. The lock is held for microseconds and a
+// copy takes milliseconds; a second means the partner is stopped, or the lock word was
+// written by a peer (layout.hpp, THREAT MODEL).
+inline constexpr std::int64_t kWithdrawGrace = 1'000'000'000;
+// The deadline plus the grace (kNoDeadline stays).
+inline Deadline with_grace(Deadline d) noexcept {
+  return d > kNoDeadline - kWithdrawGrace ? kNoDeadline : d + kWithdrawGrace;
+}
 
 // Queues slot i (I1). Also a change that can make a case ready: bumps the change count.
 void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
@@ -89,7 +96,7 @@ bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept;
 // Moves s from `from` to `to` only if it is in `from` (one CAS): false if it is not. *must_wake:
 // whether the owner must be woken (after the unlock). The transitions of a sender's slot that
 // its owner may withdraw from without the lock (kPulling, kSpillReq, kSpillReady: see
-// withdraw_offer in transfer.cpp) are all made this way, so that exactly one side wins.
+// withdraw_offer in waiters.cpp) are all made this way, so that exactly one side wins.
 bool set_state_if_locked(SlotHead& s, std::uint32_t from, std::uint32_t to,
                          bool* must_wake) noexcept;
 void wake(SlotHead& s) noexcept;

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "ceramic/detail/channel.hpp"
-#include "large_value.hpp"  // core/src: force_spill, the receiver's parked path
+#include "offers.hpp"  // core/src: force_spill, the receiver's parked path
 #include "support/test_support.hpp"
 
 namespace {

@@ -1,4 +1,5 @@
-// ceramic — moving values too long for a slot, and what a peer cannot forge about them.
+// ceramic — a long value's offer as its sender registers it, and reading it from another
+// process: what a peer cannot forge about it.
 //
 // A long value reaches its receiver in one of two ways (layout.hpp, "LARGE VALUES"):
 //   - pulled: the receiver copies it out of the sender's memory while the sender waits:
@@ -33,7 +34,7 @@ PullResult read_remote(pid_t pid, std::uint64_t addr, std::size_t len, void* dst
 // if the record names exactly this offer (not_offered otherwise; dst then holds nothing of
 // use). pid, proof and addr come from shared memory: this makes sure they name a value that
 // process really offers here, and the caller must still check afterwards that pid was the
-// sender all along (complete_sender, transfer.cpp).
+// sender all along (complete_sender, values.cpp).
 PullResult read_offer(pid_t pid, std::uint64_t proof, std::uint64_t channel, std::uint32_t slot,
                       std::uint32_t ticket, std::uint64_t addr, std::size_t len,
                       void* dst) noexcept;
@@ -77,16 +78,5 @@ bool copy_own_offer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tic
 // by fork. For testing that path on machines where reading is permitted.
 bool spill_forced() noexcept;
 void force_spill(bool on) noexcept;
-
-// ---- the value file ----------------------------------------------------------------------
-
-// Every std::string channel keeps a value file (a memfd, or the named channel's shm object):
-// long values are parked at an offset the channel hands out (ValueRef::spill = 1 + offset) and
-// the receiver punches the hole it read. The kernel frees whatever is left with the channel,
-// however its processes end.
-void park_write(int fd, std::uint64_t file_off, const void* data, std::size_t len);  // throws
-bool park_read(int fd, std::uint64_t file_off, std::size_t len, void* dst) noexcept;
-void park_release(int fd, std::uint64_t file_off, std::size_t len) noexcept;
-inline constexpr std::uint64_t kParkAlign = 4096;
 
 }  // namespace ceramic::detail

@@ -1,4 +1,4 @@
-#include "large_value.hpp"
+#include "offers.hpp"
 
 #include <fcntl.h>
 #include <immintrin.h>
@@ -204,41 +204,5 @@ bool spill_forced() noexcept {
 }
 
 void force_spill(bool on) noexcept { g_force_spill.store(on ? 1 : 0, std::memory_order_relaxed); }
-
-// ---- the value file ----------------------------------------------------------------------
-
-void park_write(int fd, std::uint64_t file_off, const void* data, std::size_t len) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::size_t done = 0;
-  while (done < len) {
-    ssize_t n = pwrite(fd, p + done, len - done, static_cast<off_t>(file_off + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : ENOSPC;
-      park_release(fd, file_off, len);
-      throw ChannelError(std::string("ceramic: cannot park a ") + std::to_string(len) +
-                         "-byte value in the channel: " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-bool park_read(int fd, std::uint64_t file_off, std::size_t len, void* dst) noexcept {
-  auto* out = static_cast<unsigned char*>(dst);
-  std::size_t done = 0;
-  while (done < len) {
-    ssize_t n = pread(fd, out + done, len - done, static_cast<off_t>(file_off + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-void park_release(int fd, std::uint64_t file_off, std::size_t len) noexcept {
-  std::uint64_t span = (len + kParkAlign - 1) / kParkAlign * kParkAlign;
-  fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_off),
-            static_cast<off_t>(span));
-}
 
 }  // namespace ceramic::detail
