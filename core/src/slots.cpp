@@ -227,6 +227,15 @@ void wait_for_free_slot(Region& r, Guard& guard, Deadline d) {
   w.waiting.fetch_sub(1, std::memory_order_seq_cst);
 }
 
+std::uint32_t reserve_or_wait(Region& r, Guard& g, std::uint32_t kind, Pool pool, Deadline d,
+                              SlotKind back_kind, std::uint32_t back) {
+  std::uint32_t i = reserve_locked(r, kind, pool);
+  if (i != kNone) return i;
+  if (back != kNone) set_bit(r, back_kind, back);
+  wait_for_free_slot(r, g, d);
+  return kNone;
+}
+
 // Stores a completing state; returns whether the owner must be woken (after the unlock).
 bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept {
   return (s.state.exchange(st, std::memory_order_acq_rel) & kSleeper) != 0;

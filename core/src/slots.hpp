@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "ceramic/detail/channel.hpp"
+#include "ceramic/detail/futex.hpp"
 #include "layout.hpp"
 #include "region.hpp"
 
@@ -63,6 +64,9 @@ inline Deadline with_grace(Deadline d) noexcept {
   return d > kNoDeadline - kWithdrawGrace ? kNoDeadline : d + kWithdrawGrace;
 }
 
+// Whether deadline d has passed (never, for kNoDeadline).
+inline bool past(Deadline d) noexcept { return d != kNoDeadline && now_ns() >= d; }
+
 // Queues slot i (I1). Also a change that can make a case ready: bumps the change count.
 void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
 void clear_bit(Region& r, SlotKind k, std::uint32_t i) noexcept;
@@ -90,6 +94,13 @@ void release_slot(Region& r, std::uint32_t i) noexcept;
 // All slots of a pool are taken: drops the lock and waits (bounded) for one to be freed; the
 // caller checks its deadline and retries its operation.
 void wait_for_free_slot(Region& r, Guard& guard, Deadline d);
+
+// reserve_locked, or, when the pool is full: puts `back` (a partner this operation dequeued,
+// of kind back_kind; kNone: none) back in its queue, in its place, drops the lock, waits for a
+// slot to be freed (wait_for_free_slot) and returns kNone: the caller starts its operation
+// again, or times out (its deadline d has passed).
+std::uint32_t reserve_or_wait(Region& r, Guard& g, std::uint32_t kind, Pool pool, Deadline d,
+                              SlotKind back_kind = kSendKind, std::uint32_t back = kNone);
 
 // Stores a completing state; returns whether the owner must be woken (after the unlock).
 bool set_state_locked(SlotHead& s, std::uint32_t st) noexcept;

@@ -255,4 +255,86 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
 
 }  // namespace
 
+// ---- meeting a queued partner that cannot be completed in one step ------------------------
+
+End offer_to_receiver(Region& r, Guard& g, std::uint32_t ri, const OutValue& v, Deadline d,
+                      Deadline lock_by, pid_t* peer) {
+  const std::uint32_t me = reserve_or_wait(r, g, kSendKind, Pool::transfer, d, kRecvKind, ri);
+  if (me == kNone) return past(d) ? End::timeout : End::retry;
+  SlotHead& rs = r.slot(ri);
+  ValueRef& rref = r.tail(ri).ref;  // zeroed by reserve_locked
+  const bool to_select = (rs.kind & kSelectFlag) != 0;
+  SlotHead& ms = r.slot(me);
+  ms.len = v.len;
+  ms.state.store(kPulling, std::memory_order_relaxed);
+  ValueRef& mref = r.tail(me).ref;
+  mref.puller_slot = ri;
+  mref.puller_ticket = r.tail(ri).ticket;
+  rs.len = v.len;
+  rref.src_pid = self_pid();
+  rref.src_slot = me;
+  rref.src_ticket = r.tail(me).ticket;
+  std::optional<OwnOffer> own;
+  if (v.len <= r.geo().inline_bytes) {
+    std::memcpy(r.slot_data(ri), v.data, v.len);
+  } else if (v.spill != 0) {
+    rref.spill = v.spill;
+  } else {
+    rref.addr = reinterpret_cast<std::uint64_t>(v.data);
+    own.emplace(r.id(), me, rref.src_ticket, v.data, v.len);  // before the offer is visible
+    mref.proof = own->proof();
+  }
+  bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
+  g.release();
+  if (w) wake(rs);
+  // Our slot is never queued: the wait is for the partner's outcome.
+  return wait_sender(r, me, lock_by, v.data, v.len, peer);
+}
+
+End propose_to_select(Region& r, Guard& g, std::uint32_t si, Deadline d, Deadline lock_by,
+                      Sink sink, pid_t* peer) {
+  const std::uint32_t me = reserve_or_wait(r, g, kRecvKind, Pool::transfer, d, kSendKind, si);
+  if (me == kNone) return past(d) ? End::timeout : End::retry;
+  SlotHead& ss = r.slot(si);
+  SlotHead& ms = r.slot(me);
+  ValueRef& mref = r.tail(me).ref;
+  mref.src_slot = si;
+  mref.src_ticket = r.tail(si).ticket;
+  ms.state.store(kProposed, std::memory_order_relaxed);
+  ValueRef& sref = r.tail(si).ref;
+  sref.puller_slot = me;
+  sref.puller_ticket = r.tail(me).ticket;
+  bool w = set_state_locked(ss, kOffered);
+  g.release();
+  if (w) wake(ss);
+  // Never queued: the wait is for the select's answer (and a pull).
+  return wait_receiver(r, me, lock_by, sink, peer);
+}
+
+End pull_from_sender(Region& r, Guard& g, std::uint32_t si, const ValueRef& ref, std::size_t len,
+                     Deadline d, Deadline lock_by, Sink sink) {
+  // Our own slot proves to the sender that we live.
+  const std::uint32_t me = reserve_or_wait(r, g, kRecvKind, Pool::transfer, d, kSendKind, si);
+  if (me == kNone) return past(d) ? End::timeout : End::retry;
+  ValueRef& sref = r.tail(si).ref;
+  sref.puller_slot = me;
+  sref.puller_ticket = r.tail(me).ticket;
+  move_state(r.slot(si).state, kPulling);
+  g.release();
+  PullEnd pe;
+  try {
+    pe = pull_large(r, ref, len, sink, with_grace(lock_by));  // a poll: by the select's deadline
+  } catch (...) {
+    release_slot(r, me);  // the sender sees its puller gone and recovers
+    throw;
+  }
+  release_slot(r, me);
+  switch (pe) {
+    case PullEnd::ok: return End::ok;
+    case PullEnd::gave_up: return End::timeout;
+    case PullEnd::sender_died: return End::peer_died;
+  }
+  return End::peer_died;
+}
+
 }  // namespace ceramic::detail

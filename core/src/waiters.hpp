@@ -9,7 +9,9 @@
 #include <cstdint>
 
 #include "ceramic/detail/channel.hpp"
+#include "layout.hpp"
 #include "region.hpp"
+#include "slots.hpp"
 
 namespace ceramic::detail {
 
@@ -41,5 +43,37 @@ End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* pee
 // Answers proposer slot p with state st (kDone, kDeclined, kLargeOffer), if p still holds
 // ticket and waits for an answer. Lock held. False if the proposer is gone.
 bool answer_locked(Region& r, std::uint32_t p, std::uint32_t ticket, std::uint32_t st);
+
+// ---- meeting a queued partner that cannot be completed in one step ------------------------
+
+// A sender's value, as its operation holds it: data and len are the caller's; spill is where a
+// buffered channel parked it (0: not parked).
+struct OutValue {
+  const void* data;
+  std::size_t len;
+  std::uint64_t spill;
+};
+
+// The sender dequeued receiver ri and cannot complete it alone: ri is a select's slot (which
+// must choose: kOffered), or the value is long and not parked (ri pulls it from our memory:
+// kLargeOffer). Offers it from a transfer slot of our own, drops the lock and waits for the
+// outcome (wait_sender; a timed send, or a select's poll by the select's deadline lock_by,
+// until the deadline plus the grace). No transfer slot free: ri keeps its place, and the result
+// is End::retry after a wait for one, or End::timeout once d has passed. Lock held on entry.
+End offer_to_receiver(Region& r, Guard& g, std::uint32_t ri, const OutValue& v, Deadline d,
+                      Deadline lock_by, pid_t* peer);
+
+// The receiver dequeued sender si, a select's slot: proposes to it (kOffered) from a transfer
+// slot of our own and waits for its answer, then for the value (wait_receiver). No transfer
+// slot free: as offer_to_receiver. Lock held on entry.
+End propose_to_select(Region& r, Guard& g, std::uint32_t si, Deadline d, Deadline lock_by,
+                      Sink sink, pid_t* peer);
+
+// The receiver dequeued sender si, whose long value is in its memory (ref, len: read and
+// checked under the lock): moves it to kPulling, drops the lock and copies the value
+// (pull_large) while a transfer slot of ours proves to the sender that we live. peer_died: the
+// sender died and nothing was received. No transfer slot free: as offer_to_receiver.
+End pull_from_sender(Region& r, Guard& g, std::uint32_t si, const ValueRef& ref, std::size_t len,
+                     Deadline d, Deadline lock_by, Sink sink);
 
 }  // namespace ceramic::detail
