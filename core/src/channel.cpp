@@ -24,6 +24,12 @@
 // A slot's liveness is its owner word: the identity (pid and start time) of the process that
 // holds it, judged by the kernel's process table (identity.hpp), so a dead waiter, a dead lock
 // holder and a dead partner of a large transfer are all detected (within 20 us of the death).
+//
+// Where each part lives: this file, a channel's life (create, open, close) and what send and
+// recv share (operation.hpp); send.cpp and recv.cpp, the operations' steps under the lock;
+// waiters.cpp, what a waiter does on its own slot once queued or offered; values.cpp, a value's
+// way across (lengths, parking, the large-value pull); slots.cpp, the lock, queues and slots;
+// wait.cpp, spinning and sleeping on a state word; identity.cpp, who is alive.
 
 #include <sys/mman.h>
 #include <unistd.h>
