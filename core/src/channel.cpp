@@ -40,6 +40,7 @@
 #include "ceramic/control.hpp"
 #include "ceramic/detail/channel.hpp"
 #include "ceramic/detail/futex.hpp"
+#include "express.hpp"
 #include "hooks_internal.hpp"
 #include "identity.hpp"
 #include "layout.hpp"
@@ -173,6 +174,7 @@ void Channel::close(Site site) {
   if (closed_locked(r)) return;
   __atomic_store_n(&r.hdr().l.flags, r.hdr().l.flags | kClosedFlag, __ATOMIC_RELEASE);
   changed_locked(r);
+  close_express_locked(r);
   // Close is rare: wake everyone while holding the lock, so that no waiter can be missed.
   for (SlotKind k : {kSendKind, kRecvKind}) {
     for (std::uint32_t i; (i = dequeue_locked(r, k)) != kNone;) {

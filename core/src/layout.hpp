@@ -147,8 +147,9 @@ namespace ceramic::detail {
 
 inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
 // 2: the creator's pid namespace; 3: the longest value; 4: the channel lock and slot owners
-// are process identities (owner_lock.hpp, identity.hpp), no longer glibc robust mutexes.
-inline constexpr std::uint32_t kVersion = 4;
+// are process identities (owner_lock.hpp, identity.hpp), no longer glibc robust mutexes;
+// 5: the express line (ExpressLine, express.hpp).
+inline constexpr std::uint32_t kVersion = 5;
 inline constexpr std::size_t kMaxWaiters = 1024;
 inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
 inline constexpr std::size_t kMaxCapacity = 1u << 20;
@@ -231,11 +232,31 @@ struct alignas(64) SlotWaitLine {
   std::atomic<std::uint32_t> waiting;  // threads waiting for a free slot
 };
 
+// The express line: the one-line hand-off of express.hpp. One receiver of an unbuffered
+// channel whose values all fit in `data` may wait here instead of in a slot, and a sender
+// completes it without the channel lock. Its own protocol (express.hpp), not the lock's.
+inline constexpr std::size_t kExpressBytes = 40;
+struct alignas(64) ExpressLine {
+  std::atomic<std::uint32_t> state;  // futex word; ExpressState, kSleeper or-ed in by the waiter
+  std::atomic<std::uint32_t> len;    // written by the claimer before kXDone
+  std::atomic<std::uint64_t> owner;  // the waiting receiver's process identity
+  std::atomic<std::uint64_t> claim;  // 0, or the identity of the sender that claims the waiter
+  unsigned char data[kExpressBytes];
+};
+enum ExpressState : std::uint32_t {
+  kXEmpty = 0,    // no one waits here
+  kXWaiting = 1,  // a receiver waits (owner)
+  kXClaimed = 2,  // a sender (claim) is writing its value
+  kXDone = 3,     // the value is there: the receiver takes it and empties the line
+  kXClosed = 4,   // the channel was closed while the receiver waited
+};
+
 struct Header {
   HeaderInfo info;
   LockLine l;
   RingLine r;
   SlotWaitLine w;
+  ExpressLine x;
 };
 
 // How a value reaches its receiver, and who is on the other end of a large transfer.
@@ -295,6 +316,7 @@ static_assert(std::is_trivially_destructible_v<Header>);
 static_assert(std::is_trivially_destructible_v<SlotHead>);
 static_assert(std::is_trivially_copyable_v<SlotTail>);
 static_assert(sizeof(LockLine) == 64, "the lock line must stay one cache line");
+static_assert(sizeof(ExpressLine) == 64, "the express line must stay one cache line");
 static_assert(kSlotDataOffset + 8 <= 64, "8-byte values must share the slot's first line");
 
 }  // namespace ceramic::detail

@@ -1,12 +1,13 @@
 // ceramic — Channel::recv: Go's chanrecv, between processes (the protocol: channel.cpp and
 // layout.hpp). Under the channel lock a receive tries, in order: take the buffer's head (and
 // move a queued sender's value into the room it leaves), take a queued sender's value, report
-// the channel closed, queue itself and wait.
+// the channel closed, queue itself (on the express line if it is alone: express.hpp) and wait.
 
 #include <cstring>
 #include <utility>
 
 #include "ceramic/detail/channel.hpp"
+#include "express.hpp"
 #include "hooks_internal.hpp"
 #include "identity.hpp"
 #include "layout.hpp"
@@ -173,6 +174,13 @@ Step from_sender(RecvOp& op, Guard& g) {
 Step queue_and_wait(RecvOp& op, Guard& g, bool& blocked, std::uint64_t ch, Site site) {
   Region& r = op.r;
   if (past(op.d)) return Step::finished(Status::timeout);
+  pid_t* peer = op.traced ? &op.peer : nullptr;
+  if (park_express_locked(r)) {  // alone, on the express line: a sender needs no lock
+    g.release();
+    if (op.traced && !blocked) emit_block(hooks::Op::recv, ch, site, op.d);
+    blocked = true;
+    return after_wait(op.d, wait_express(r, op.d, op.sink, peer));
+  }
   const std::uint32_t me = reserve_or_wait(r, g, kRecvKind, Pool::queue, op.d);
   if (me == kNone) return {Step::again};  // the deadline is checked before queueing again
   r.slot(me).state.store(kWaiting, std::memory_order_relaxed);
@@ -180,7 +188,7 @@ Step queue_and_wait(RecvOp& op, Guard& g, bool& blocked, std::uint64_t ch, Site 
   g.release();
   if (op.traced && !blocked) emit_block(hooks::Op::recv, ch, site, op.d);
   blocked = true;
-  return after_wait(op.d, wait_receiver(r, me, op.d, op.sink, op.traced ? &op.peer : nullptr));
+  return after_wait(op.d, wait_receiver(r, me, op.d, op.sink, peer));
 }
 
 }  // namespace

@@ -57,6 +57,7 @@
 
 #include "ceramic/control.hpp"
 #include "ceramic/detail/futex.hpp"
+#include "express.hpp"
 #include "hooks_internal.hpp"
 #include "identity.hpp"
 #include "layout.hpp"
@@ -108,6 +109,7 @@ bool ready_locked(Region& r, bool send) {
     auto count = static_cast<std::uint32_t>(r.hdr().r.ring_state >> 32);
     if (send ? count < g.capacity : count > 0) return true;
   }
+  if (send && express_ready_locked(r)) return true;
   SlotKind other = send ? kRecvKind : kSendKind;
   for (std::uint32_t w = 0; w < g.mask_words; ++w) {
     for (std::uint64_t m = r.mask(other, w); m != 0; m &= m - 1) {

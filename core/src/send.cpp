@@ -1,12 +1,14 @@
 // ceramic — Channel::send: Go's chansend, between processes (the protocol: channel.cpp and
-// layout.hpp). Under the channel lock a send tries, in order: hand the value to a queued
-// receiver, put it in the buffer, queue itself and wait.
+// layout.hpp). First, without the lock: complete a receiver waiting on the express line
+// (express.hpp). Then, under the channel lock, in order: hand the value to a waiting receiver,
+// put it in the buffer, queue itself and wait.
 
 #include <cstring>
 #include <optional>
 #include <utility>
 
 #include "ceramic/detail/channel.hpp"
+#include "express.hpp"
 #include "hooks_internal.hpp"
 #include "identity.hpp"
 #include "layout.hpp"
@@ -37,6 +39,12 @@ struct SendOp {
 // line (the slot's tail, another line, only for long values and tracing).
 Step to_receiver(SendOp& op, Guard& g) {
   Region& r = op.r;
+  if (express_channel(r.geo())) {  // the receiver on the express line waited first
+    tidy_express_locked(r);
+    if (express_send(r, op.v.data, op.v.len, op.traced ? &op.peer : nullptr)) {
+      return Step::finished(Status::ok);
+    }
+  }
   const std::uint32_t ri = dequeue_locked(r, kRecvKind);
   if (ri == kNone) return {Step::not_here};
   SlotHead& rs = r.slot(ri);
@@ -130,6 +138,11 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, P
     if (op.traced) emit_outcome(st, hooks::Op::send, id(), site, op.peer, blocked, d);
     return st;
   };
+  // The express hand-off, without the lock: a receiver waiting alone on the express line.
+  if (express_channel(r.geo()) && express_send(r, data, len, op.traced ? &op.peer : nullptr)) {
+    if (held) unlock(r);
+    return finish(Status::ok);
+  }
   for (;;) {
     Guard g(r, op.lock_by, std::exchange(held, false));
     if (!g.held()) return finish(Status::timeout);

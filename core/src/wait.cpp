@@ -150,6 +150,11 @@ std::uint32_t publish_state(std::atomic<std::uint32_t>& word, std::uint32_t new_
   return old & kStateMask;
 }
 
+void wake_sleeper(std::atomic<std::uint32_t>& word) noexcept {
+  futex_wake(word, 1);
+  t_spin.woke_someone = true;
+}
+
 void move_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept {
   std::uint32_t cur = word.load(std::memory_order_relaxed);
   while (!word.compare_exchange_weak(cur, new_state | (cur & kSleeper), std::memory_order_acq_rel,

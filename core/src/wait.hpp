@@ -43,6 +43,10 @@ WaitEnd wait_any_state(std::atomic<std::uint32_t>* const* words, std::size_t n,
 // Returns the previous state (without the sleeper bit).
 std::uint32_t publish_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept;
 
+// Wakes the waiter of word, whose sleeper bit the caller took out of it by its own CAS (the
+// wake-up half of publish_state).
+void wake_sleeper(std::atomic<std::uint32_t>& word) noexcept;
+
 // Changes the state but keeps the sleeper bit and does not wake (intermediate states).
 void move_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept;
 

@@ -1,0 +1,181 @@
+#include "express.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ceramic/detail/futex.hpp"
+#include "identity.hpp"
+#include "layout.hpp"
+#include "slots.hpp"
+#include "values.hpp"
+#include "wait.hpp"
+
+namespace ceramic::detail {
+namespace {
+
+std::uint32_t state_of(const ExpressLine& x, std::memory_order mo = std::memory_order_acquire) {
+  return x.state.load(mo) & kStateMask;
+}
+
+// Moves the state from `from` to `to` by CAS, keeping the sleeper bit if keep_sleeper, else
+// waking the sleeper. False if the state is not `from`.
+bool move_if(ExpressLine& x, std::uint32_t from, std::uint32_t to, bool keep_sleeper) noexcept {
+  std::uint32_t cur = x.state.load(std::memory_order_acquire);
+  while ((cur & kStateMask) == from) {
+    const std::uint32_t next = keep_sleeper ? to | (cur & kSleeper) : to;
+    if (x.state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      if (!keep_sleeper && (cur & kSleeper) != 0) wake_sleeper(x.state);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Clears claim if it names a dead process; true if claim is (then) 0.
+bool claim_free(ExpressLine& x) noexcept {
+  std::uint64_t c = x.claim.load(std::memory_order_acquire);
+  if (c == 0) return true;
+  if (identity_alive(c)) return false;
+  return x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel) || c == 0;
+}
+
+void give_back_claim(ExpressLine& x, std::uint64_t me) noexcept {
+  x.claim.compare_exchange_strong(me, 0, std::memory_order_acq_rel);
+}
+
+// The receiver leaves the line: a claimer's value was taken (or there was none to take).
+void leave(ExpressLine& x, bool took_value) noexcept {
+  if (took_value) x.claim.store(0, std::memory_order_release);
+  x.state.store(kXEmpty, std::memory_order_release);
+}
+
+}  // namespace
+
+bool express_channel(const Geometry& g) noexcept {
+  return g.capacity == 0 && g.max_value <= kExpressBytes;
+}
+
+bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noexcept {
+  ExpressLine& x = r.hdr().x;
+  if (len > kExpressBytes || state_of(x) != kXWaiting) return false;
+  if (!identity_alive(x.owner.load(std::memory_order_relaxed))) return false;  // tidied under the lock
+  const std::uint64_t me = self_identity();
+  std::uint64_t expected = 0;
+  if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
+  // With claim held, no receiver parks: the waiter we take is the one there now, if any.
+  if (!move_if(x, kXWaiting, kXClaimed, true)) {
+    give_back_claim(x, me);
+    return false;
+  }
+  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
+  x.len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
+  std::memcpy(x.data, data, len);
+  // A CAS, not a store: a timed receiver may give up on us at its deadline plus the grace.
+  if (!move_if(x, kXClaimed, kXDone, false)) {
+    give_back_claim(x, me);
+    return false;
+  }
+  if (peer != nullptr) *peer = identity_pid(owner);
+  return true;
+}
+
+bool express_ready_locked(Region& r) noexcept {
+  ExpressLine& x = r.hdr().x;
+  if (state_of(x) != kXWaiting) return false;
+  if (!identity_alive(x.owner.load(std::memory_order_relaxed))) return false;
+  const std::uint64_t c = x.claim.load(std::memory_order_acquire);
+  return c == 0 || !identity_alive(c);
+}
+
+void tidy_express_locked(Region& r) noexcept {
+  ExpressLine& x = r.hdr().x;
+  claim_free(x);  // a dead sender's claim: it will not move the line again
+  const std::uint32_t st = state_of(x);
+  if (st == kXEmpty) return;
+  if (identity_alive(x.owner.load(std::memory_order_relaxed))) return;
+  // The receiver died. Waiting: no one else may move it now but a claimer (whose CAS then
+  // fails). Done: its claimer is finished, so the claim is void. Claimed: leave it to the
+  // claimer, which completes it; the next tidy empties it.
+  if (st == kXWaiting) {
+    move_if(x, kXWaiting, kXEmpty, true);
+  } else if (st == kXDone) {
+    leave(x, true);
+  } else if (st == kXClosed) {
+    x.state.store(kXEmpty, std::memory_order_release);
+  }
+}
+
+bool park_express_locked(Region& r) noexcept {
+  const Geometry& g = r.geo();
+  if (!express_channel(g)) return false;
+  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+    if (r.mask(kRecvKind, w) != 0) return false;  // FIFO: receivers queued before us go first
+  }
+  ExpressLine& x = r.hdr().x;
+  tidy_express_locked(r);
+  if (state_of(x) != kXEmpty || !claim_free(x)) return false;
+  x.owner.store(self_identity(), std::memory_order_relaxed);
+  x.state.store(kXWaiting, std::memory_order_release);
+  changed_locked(r);  // a select waiting to send here may now
+  return true;
+}
+
+void close_express_locked(Region& r) noexcept { move_if(r.hdr().x, kXWaiting, kXClosed, false); }
+
+End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer) {
+  ExpressLine& x = r.hdr().x;
+  const Geometry& geo = r.geo();
+  for (;;) {
+    switch (state_of(x)) {
+      case kXWaiting: {
+        const WaitEnd we = wait_state(x.state, kXWaiting, std::min(d, now_ns() + kWaitSliceNs));
+        if (we == WaitEnd::changed) continue;
+        if (past(d)) {
+          if (move_if(x, kXWaiting, kXEmpty, true)) return End::timeout;
+          continue;  // claimed or closed first
+        }
+        // A slice passed. A sender that claimed us and died before taking us: a sender that
+        // found us claimed may have queued in a slot meanwhile, and would never meet us here.
+        // Leave, and start again under the lock.
+        if (std::uint64_t c = x.claim.load(std::memory_order_acquire); c != 0 && !identity_alive(c)) {
+          x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
+          if (move_if(x, kXWaiting, kXEmpty, true)) return End::retry;
+        }
+        continue;
+      }
+      case kXClaimed: {
+        const Partner claimer{&x.claim, nullptr, 0};
+        const WaitEnd we = wait_state(x.state, kXClaimed, with_grace(d), &claimer);
+        if (we == WaitEnd::changed) continue;
+        // The claimer died, or held us past the grace: withdraw (its CAS to kXDone then fails).
+        if (!move_if(x, kXClaimed, kXEmpty, true)) continue;
+        claim_free(x);
+        return we == WaitEnd::deadline ? End::timeout : End::peer_died;
+      }
+      case kXDone: {
+        const std::uint32_t len = x.len.load(std::memory_order_relaxed);
+        if (peer != nullptr) *peer = identity_pid(x.claim.load(std::memory_order_relaxed));
+        if (len > kExpressBytes || len_problem(len, geo, false) != nullptr) {
+          leave(x, true);
+          corrupt("express value length out of range");
+        }
+        try {
+          std::memcpy(prepare(sink, len), x.data, len);
+        } catch (...) {
+          leave(x, true);
+          throw;
+        }
+        leave(x, true);
+        return End::ok;
+      }
+      case kXClosed:
+        leave(x, false);
+        return End::closed;
+      default:
+        corrupt("express line in an unexpected state");
+    }
+  }
+}
+
+}  // namespace ceramic::detail

@@ -1,0 +1,229 @@
+// The express hand-off (core/src/express.hpp): a receiver of an unbuffered channel of short
+// values waits alone on the express line, and a sender completes it without the channel lock.
+// The lock no longer orders those two, so what the lock used to guarantee is checked here:
+// exactly-once under SIGKILLs at random moments; a receiver killed while it waits gets nothing
+// (a send to it does not report ok); a sender that dies holding the line (between its claim
+// and its value, or inside its claim) never strands the receiver; a timed receiver gives up on
+// a stopped sender by its deadline plus the grace; close releases it.
+//
+// The states a sender dies in are forged through the region (support/scribbler.hpp), as the
+// threat model allows any holder of a named channel to: the receiver cannot tell the two apart.
+#include <sys/wait.h>
+
+#include <random>
+#include <vector>
+
+#include "identity.hpp"  // core/src: process identities, as the express line's claim holds them
+#include "support/scribbler.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace ceramic_test;
+using ceramic::Chan;
+using ceramic::ChanOptions;
+using ceramic::Proc;
+using ceramic::Status;
+using namespace std::chrono_literals;
+namespace d = ceramic::detail;
+
+std::string unique_name(const std::string& what) {
+  static int counter = 0;
+  return "test-" + std::to_string(getpid()) + "-express-" + std::to_string(++counter) + "-" + what;
+}
+
+std::uint32_t express_state(Scribbler& s) {
+  return s.hdr().x.state.load() & d::kStateMask;
+}
+
+// The identity of a process that existed and is gone (forked, identified, killed, reaped).
+std::uint64_t dead_identity() {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (;;) ::pause();
+  }
+  std::uint64_t id = d::identity_of(pid).value_or(0);
+  ::kill(pid, SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return id;
+}
+
+TEST(Express, AReceiverAloneOnAnUnbufferedIntChannelWaitsOnTheExpressLine) {
+  const std::string name = unique_name("alone");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc receiver("receiver", [&] { require(c.recv().value_or(-1) == 7, "receiver got 7"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  ASSERT_EQ(c.send_for(7, kPatience), Status::ok);
+  EXPECT_TRUE(exits_with(receiver, 0));
+  EXPECT_TRUE(eventually([&] { return express_state(s) == d::kXEmpty; }));
+}
+
+TEST(Express, AReceiverKilledWhileWaitingThereReceivesNothing) {
+  Chan<int> c;
+  BlockWatch watch(c.id());
+  Proc victim("victim", [&] { (void)c.recv(); });
+  ASSERT_TRUE(watch.await_receivers(1));
+  victim.kill(SIGKILL);
+  EXPECT_EQ(victim.join(), 128 + SIGKILL);
+  // Nobody can receive it: the send must not be reported delivered.
+  EXPECT_EQ(c.send_for(1, 200ms), Status::timeout);
+  Proc live("live", [&] { require(c.recv().value_or(-1) == 2, "live receiver got 2"); });
+  ASSERT_EQ(c.send_for(2, kPatience), Status::ok);
+  EXPECT_TRUE(exits_with(live, 0));
+}
+
+TEST(Express, ASenderThatDiedAfterItsClaimDoesNotHoldTheReceiver) {
+  const std::string name = unique_name("dead-claim");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc receiver("receiver", [&] { require(c.recv().value_or(-1) == 5, "receiver got 5"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  const std::uint64_t dead = dead_identity();
+  ASSERT_NE(dead, 0u);
+  s.hdr().x.claim.store(dead);  // claimed, then SIGKILLed before it took the receiver
+  ASSERT_EQ(c.send_for(5, kPatience), Status::ok);
+  EXPECT_TRUE(exits_with(receiver, 0));
+}
+
+TEST(Express, ASenderThatDiedHoldingTheReceiverReleasesIt) {
+  const std::string name = unique_name("dead-claimer");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc receiver("receiver", [&] { require(c.recv().value_or(-1) == 9, "receiver got 9"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  const std::uint64_t dead = dead_identity();
+  ASSERT_NE(dead, 0u);
+  // Took the receiver (kXClaimed), then SIGKILLed before its value was there.
+  s.hdr().x.claim.store(dead);
+  s.hdr().x.state.store(d::kXClaimed | (s.hdr().x.state.load() & d::kSleeper));
+  ASSERT_EQ(c.send_for(9, kPatience), Status::ok);  // the receiver starts again and takes it
+  EXPECT_TRUE(exits_with(receiver, 0));
+}
+
+TEST(Express, ATimedReceiverGivesUpOnAStoppedSenderByItsDeadlinePlusTheGrace) {
+  const std::string name = unique_name("stopped");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc stopped("stopped", [] {
+    for (;;) ::pause();
+  });
+  const std::uint64_t live = d::identity_of(stopped.pid()).value_or(0);
+  ASSERT_NE(live, 0u);
+  Counters result(2);
+  Proc receiver("receiver", [&] {
+    int v = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    Status st = c.recv_for(v, 300ms);
+    result[0].store(static_cast<std::uint32_t>(st));
+    result[1].store(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count()));
+  });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  s.hdr().x.claim.store(live);  // a sender that took the receiver and was stopped (SIGSTOP)
+  s.hdr().x.state.store(d::kXClaimed | (s.hdr().x.state.load() & d::kSleeper));
+  EXPECT_TRUE(exits_with(receiver, 0));
+  EXPECT_EQ(result[0].load(), static_cast<std::uint32_t>(Status::timeout));
+  EXPECT_LT(result[1].load(), 300u + 1000u + 2000u) << "ms: the deadline, the grace, slack";
+  // The line is free again: the stopped sender, when it resumes, finds its claim void.
+  EXPECT_EQ(express_state(s), d::kXEmpty);
+  stopped.kill(SIGKILL);
+  (void)stopped.join();
+}
+
+TEST(Express, CloseReleasesTheReceiverWaitingThere) {
+  const std::string name = unique_name("close");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc receiver("receiver", [&] { require(!c.recv().has_value(), "closed: no value"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  c.close();
+  EXPECT_TRUE(exits_with(receiver, 0));
+  EXPECT_EQ(c.send_for(1, 10ms), Status::closed);
+}
+
+// Exactly-once across processes while victims, senders and receivers, are SIGKILLed at random
+// moments on an express channel (std::uint64_t values: every receiver that is alone waits on
+// the express line). Accounting as in fault_test.cpp.
+TEST(Express, RandomKillsKeepExactlyOnce) {
+  const std::uint64_t sd = seed();
+  SCOPED_TRACE(seed_note(sd));
+  std::mt19937_64 rng(sd);
+  Chan<std::uint64_t> c;
+  constexpr std::uint64_t kPerSurvivor = 50000;
+  constexpr std::uint64_t kPerVictim = 2000;
+  const int rounds = 16 * scale();
+  const std::uint64_t victims_base = 2 * kPerSurvivor;
+  const std::uint64_t total = victims_base + std::uint64_t(rounds) * kPerVictim;
+  Counters sent(total);
+  Counters received(total);
+  Counters stop(1);
+  Counters in_recv{std::size_t(rounds)};
+  auto send_range = [&](std::uint64_t first, std::uint64_t count, bool until_stopped) {
+    for (std::uint64_t id = first; id < first + count; ++id) {
+      if (until_stopped && stop[0].load() != 0) return;
+      Status st = Status::peer_died;
+      while (st == Status::peer_died) st = c.send_for(id, kPatience);
+      require(st == Status::ok, "send_for returned " + str(st));
+      sent[id].fetch_add(1);
+    }
+  };
+  auto receive = [&](std::atomic<std::uint32_t>* window) {
+    for (;;) {
+      std::uint64_t v = 0;
+      if (window) window->store(1);
+      Status st = c.recv_for(v, kPatience);
+      if (st == Status::closed) return;
+      if (st == Status::peer_died) continue;
+      require(st == Status::ok, "recv_for returned " + str(st));
+      require(v < total, "received an unknown value");
+      received[v].fetch_add(1);
+      if (window) window->store(0);
+    }
+  };
+  std::vector<Proc> survivors;
+  survivors.emplace_back("survivor-receiver", [&] { receive(nullptr); });
+  for (int i = 0; i < 2; ++i) {
+    survivors.emplace_back("survivor-sender",
+                           [&, i] { send_range(std::uint64_t(i) * kPerSurvivor, kPerSurvivor, true); });
+  }
+  std::uniform_int_distribution<int> coin(0, 1);
+  std::uniform_int_distribution<int> pause_us(0, 3000);
+  for (int r = 0; r < rounds; ++r) {
+    const bool victim_sends = coin(rng) == 1;
+    Proc victim(victim_sends ? "victim-sender" : "victim-receiver", [&, r, victim_sends] {
+      if (victim_sends) {
+        send_range(victims_base + std::uint64_t(r) * kPerVictim, kPerVictim, false);
+        for (;;) ::pause();
+      }
+      receive(&in_recv[std::size_t(r)]);
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng)));
+    victim.kill(SIGKILL);
+    EXPECT_EQ(victim.join(), 128 + SIGKILL) << "round " << r;
+  }
+  stop[0].store(1);
+  EXPECT_TRUE(exits_with(survivors[1], 0));
+  EXPECT_TRUE(exits_with(survivors[2], 0));
+  Proc closer("closer", [&] { c.close(); });
+  EXPECT_TRUE(exits_with(closer, 0));
+  EXPECT_TRUE(exits_with(survivors[0], 0));
+  std::uint32_t allowed_losses = 0;
+  for (int r = 0; r < rounds; ++r) allowed_losses += in_recv[std::size_t(r)].load();
+  std::uint32_t lost = 0;
+  std::uint64_t delivered = 0;
+  for (std::size_t id = 0; id < total; ++id) {
+    ASSERT_LE(received[id].load(), 1u) << "value " << id << " received twice";
+    if (sent[id].load() == 1 && received[id].load() == 0) ++lost;
+    if (id < victims_base) {
+      EXPECT_LE(received[id].load(), sent[id].load()) << "value " << id;
+    }
+    delivered += received[id].load();
+  }
+  EXPECT_LE(lost, allowed_losses) << "values reported sent but never received";
+  EXPECT_GT(delivered, 0u);
+}
+
+}  // namespace
