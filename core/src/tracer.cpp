@@ -69,7 +69,8 @@ class Tracer final : public hooks::Observer {
   void add_holder(ChannelEntry& c, std::int32_t pid);
   void release(std::uint64_t id);
   void release_all();
-  void record(const hooks::Record& r, EventKind kind, std::uint32_t file);
+  // t_ns: the event's time if the caller has it (< 0: now).
+  void record(const hooks::Record& r, EventKind kind, std::uint32_t file, std::int64_t t_ns = -1);
 
   // Seqlock writes of this thread's entry.
   template <class F>
@@ -91,16 +92,33 @@ class Tracer final : public hooks::Observer {
   std::map<std::uint64_t, std::uint32_t> entries_;   // channel id -> ChannelEntry index
   std::string proc_name_;
   static thread_local std::uint32_t t_entry_;
+  // The source file of this thread's last event and its interned offset: the hot path's lookup
+  // (a thread's operations mostly come from one file). Set under mu.
+  struct SiteCache {
+    const char* file = nullptr;
+    std::uint32_t off = 0;
+  };
+  static thread_local SiteCache t_site_;
+  bool hot(const hooks::Record& r) noexcept;
+  void waiting(const hooks::Record& r, std::uint32_t file);
+  void running(const hooks::Record& r, std::uint32_t file);
 };
 
 thread_local std::uint32_t Tracer::t_entry_ = Tracer::kNoEntry;
+thread_local Tracer::SiteCache Tracer::t_site_;
 
 std::uint32_t Tracer::intern(const char* s) {
   if (s == nullptr || *s == '\0') return 0;
+  if (s == t_site_.file) return t_site_.off;
   auto it = sites_.find(s);
-  if (it != sites_.end()) return it->second;
-  std::uint32_t off = intern_text(s);
-  sites_.emplace(s, off);
+  std::uint32_t off;
+  if (it != sites_.end()) {
+    off = it->second;
+  } else {
+    off = intern_text(s);
+    sites_.emplace(s, off);
+  }
+  t_site_ = {s, off};
   return off;
 }
 
@@ -210,12 +228,13 @@ void Tracer::thread_finished() noexcept {
   }
 }
 
-void Tracer::record(const hooks::Record& r, EventKind kind, std::uint32_t file) {
+void Tracer::record(const hooks::Record& r, EventKind kind, std::uint32_t file,
+                    std::int64_t t_ns) {
   std::uint64_t seq = h_.ring_head.fetch_add(1, std::memory_order_acq_rel) + 1;
   Event& e = ring()[seq & (l_.ring_capacity - 1)];
   e.seq.store(0, std::memory_order_relaxed);  // being rewritten
   std::atomic_thread_fence(std::memory_order_release);
-  e.t_ns = now();
+  e.t_ns = t_ns >= 0 ? t_ns : now();
   e.pid = self_pid();
   e.tid = self_tid();
   e.peer = r.peer;
@@ -232,7 +251,85 @@ void Tracer::record(const hooks::Record& r, EventKind kind, std::uint32_t file) 
   e.seq.store(seq, std::memory_order_release);  // pairs with the reader's acquire
 }
 
+// A thread's own wait and its end touch only its ThreadEntry (a seqlock only it writes) and
+// the ring (atomic slots): once the thread has its entry and the site's file is interned, the
+// event needs no lock, and takes none.
+bool Tracer::hot(const hooks::Record& r) noexcept {
+  if (t_entry_ == kNoEntry || r.site.file == nullptr || r.site.file != t_site_.file) return false;
+  switch (r.event) {
+    case hooks::Event::block:
+    case hooks::Event::join_begin:
+      waiting(r, t_site_.off);
+      return true;
+    case hooks::Event::unblock:
+    case hooks::Event::rendezvous:
+    case hooks::Event::timeout:
+    case hooks::Event::join_end:
+      running(r, t_site_.off);
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Tracer::waiting(const hooks::Record& r, std::uint32_t file) {
+  const bool join = r.event == hooks::Event::join_begin;
+  const std::int64_t now_rel = now();
+  update([&](ThreadEntry& t) {
+    // A select announces one block per case: the first resets the list.
+    bool more = r.op == hooks::Op::select &&
+                t.state == static_cast<std::uint32_t>(ThreadState::blocked) &&
+                t.op == static_cast<std::uint8_t>(WaitOp::select) && t.line == r.site.line &&
+                t.file == file;
+    if (!more) {
+      t.n_waits = 0;
+      t.since_ns = now_rel;
+    }
+    t.state = static_cast<std::uint32_t>(ThreadState::blocked);
+    t.op = static_cast<std::uint8_t>(join ? WaitOp::join
+                                     : r.op == hooks::Op::select ? WaitOp::select
+                                     : r.op == hooks::Op::send   ? WaitOp::send
+                                                                 : WaitOp::recv);
+    t.has_deadline = r.has_deadline ? 1 : 0;
+    t.join_pid = join ? r.peer : 0;
+    t.file = file;
+    t.line = r.site.line;
+    const auto n = t.n_waits;  // read once: the file is shared
+    if (!join && n < kMaxWaits) {
+      t.wait_ops[n] = static_cast<std::uint8_t>(
+          r.op == hooks::Op::select ? (r.value ? WaitOp::send : WaitOp::recv)
+          : r.op == hooks::Op::send ? WaitOp::send
+                                    : WaitOp::recv);
+      t.waits[n] = r.channel;
+      t.n_waits = n + 1;
+    }
+  });
+  record(r, join ? EventKind::join_begin : EventKind::block, file, now_rel);
+}
+
+void Tracer::running(const hooks::Record& r, std::uint32_t file) {
+  update([&](ThreadEntry& t) {
+    t.state = static_cast<std::uint32_t>(ThreadState::running);
+    t.op = static_cast<std::uint8_t>(WaitOp::none);
+    t.n_waits = 0;
+    ++t.ops;
+    if (r.event == hooks::Event::rendezvous) {
+      t.last_peer = r.peer;
+      t.last_channel = r.channel;
+      t.last_file = file;
+      t.last_line = r.site.line;
+    }
+  });
+  record(r,
+         r.event == hooks::Event::unblock      ? EventKind::unblock
+         : r.event == hooks::Event::rendezvous ? EventKind::rendezvous
+         : r.event == hooks::Event::timeout    ? EventKind::timeout
+                                               : EventKind::join_end,
+         file);
+}
+
 void Tracer::on_event(const hooks::Record& r) noexcept {
+  if (hot(r)) return;
   try {
     std::lock_guard<std::mutex> lock(mu);
     const std::uint32_t file = intern(r.site.file);
@@ -289,62 +386,14 @@ void Tracer::on_event(const hooks::Record& r) noexcept {
         record(r, EventKind::spawn, file);
         break;
       case hooks::Event::block:
-      case hooks::Event::join_begin: {
-        const bool join = r.event == hooks::Event::join_begin;
-        update([&](ThreadEntry& t) {
-          // A select announces one block per case: the first resets the list.
-          bool more = r.op == hooks::Op::select &&
-                      t.state == static_cast<std::uint32_t>(ThreadState::blocked) &&
-                      t.op == static_cast<std::uint8_t>(WaitOp::select) && t.line == r.site.line &&
-                      t.file == file;
-          if (!more) {
-            t.n_waits = 0;
-            t.since_ns = now();
-          }
-          t.state = static_cast<std::uint32_t>(ThreadState::blocked);
-          t.op = static_cast<std::uint8_t>(join ? WaitOp::join
-                                           : r.op == hooks::Op::select ? WaitOp::select
-                                           : r.op == hooks::Op::send   ? WaitOp::send
-                                                                       : WaitOp::recv);
-          t.has_deadline = r.has_deadline ? 1 : 0;
-          t.join_pid = join ? r.peer : 0;
-          t.file = file;
-          t.line = r.site.line;
-          const auto n = t.n_waits;  // read once: the file is shared
-          if (!join && n < kMaxWaits) {
-            t.wait_ops[n] = static_cast<std::uint8_t>(
-                r.op == hooks::Op::select ? (r.value ? WaitOp::send : WaitOp::recv)
-                : r.op == hooks::Op::send ? WaitOp::send
-                                          : WaitOp::recv);
-            t.waits[n] = r.channel;
-            t.n_waits = n + 1;
-          }
-        });
-        record(r, join ? EventKind::join_begin : EventKind::block, file);
+      case hooks::Event::join_begin:
+        waiting(r, file);
         break;
-      }
       case hooks::Event::unblock:
       case hooks::Event::rendezvous:
       case hooks::Event::timeout:
       case hooks::Event::join_end:
-        update([&](ThreadEntry& t) {
-          t.state = static_cast<std::uint32_t>(ThreadState::running);
-          t.op = static_cast<std::uint8_t>(WaitOp::none);
-          t.n_waits = 0;
-          ++t.ops;
-          if (r.event == hooks::Event::rendezvous) {
-            t.last_peer = r.peer;
-            t.last_channel = r.channel;
-            t.last_file = file;
-            t.last_line = r.site.line;
-          }
-        });
-        record(r,
-               r.event == hooks::Event::unblock      ? EventKind::unblock
-               : r.event == hooks::Event::rendezvous ? EventKind::rendezvous
-               : r.event == hooks::Event::timeout    ? EventKind::timeout
-                                                     : EventKind::join_end,
-               file);
+        running(r, file);
         break;
       case hooks::Event::close:
         if (ChannelEntry* c = find_channel(r.channel)) c->closed.store(1, std::memory_order_release);
