@@ -163,6 +163,13 @@ class Chan {
   static void* prepare_value(void* ctx, std::size_t len) {
     T& out = *static_cast<T*>(ctx);
     if constexpr (std::is_same_v<T, std::string>) {
+#if defined(__cpp_lib_string_resize_and_overwrite)
+      // Growing: no zero-fill of bytes the receive is about to write (C++23 callers).
+      if (len > out.size()) {
+        out.resize_and_overwrite(len, [](char*, std::size_t n) noexcept { return n; });
+        return out.data();
+      }
+#endif
       out.resize(len);
       return out.data();
     } else {
