@@ -73,6 +73,9 @@
 //                              the grace: the offer is withdrawn. Hence every partner's move
 //                              out of these states is a CAS from the state it saw (under the
 //                              lock), and fails once the offer is withdrawn
+//   kProposed -> kReserved     owner (a timed receiver), no lock, by CAS, at its deadline plus
+//                              the grace: the proposal is withdrawn; the select's answer is a
+//                              CAS from kProposed (answer_locked), and fails once it is
 //   any       -> kFree         owner, no lock, once no one else can reach the slot
 // Only the owner frees a slot, and only after it has been dequeued, so a slot is never
 // reached through a mask after it was freed (I1).

@@ -331,7 +331,14 @@ Completion complete(const SelectCase& c, const Queued& q, Deadline deadline, pid
     } else {
       std::memcpy(r.slot_data(p), c.data, c.len);
     }
-    answer_locked(r, p, ref.puller_ticket, kDone);
+    if (!answer_locked(r, p, ref.puller_ticket, kDone)) {
+      // The receiver withdrew its proposal (a timed recv at its deadline plus the grace) since
+      // we looked: nothing was delivered.
+      g.release();
+      release_slot(r, q.slot);
+      drop_parked(r, q.parked, c.len);
+      return Completion::retry;
+    }
     g.release();
     release_slot(r, q.slot);
     return Completion::fired;
@@ -340,7 +347,11 @@ Completion complete(const SelectCase& c, const Queued& q, Deadline deadline, pid
   pref.addr = reinterpret_cast<std::uint64_t>(c.data);  // src_slot/src_ticket: ours already
   r.tail(q.slot).ref.addr = 0;  // not a queued sender any more: never re-queue this slot
   move_state(s.state, kPulling);
-  answer_locked(r, p, ref.puller_ticket, kLargeOffer);
+  if (!answer_locked(r, p, ref.puller_ticket, kLargeOffer)) {  // withdrawn since we looked
+    g.release();
+    release_slot(r, q.slot);
+    return Completion::retry;
+  }
   g.release();
   // Timed, the receiver has until our deadline plus the grace to pull it (wait_sender).
   End e = wait_sender(r, q.slot, deadline, c.data, c.len);

@@ -223,8 +223,17 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
         const std::uint32_t src_ticket = r.tail(me).ref.src_ticket;
         if (src_slot >= geo.slot_count) corrupt("select slot out of range");
         Partner select{&r.slot(src_slot).owner, &r.tail(src_slot).ticket, src_ticket};
-        if (wait_state(ms.state, kProposed, kNoDeadline, &select) != WaitEnd::partner_died) {
-          continue;
+        // Timed: the select has until our deadline plus the grace to answer; a select that is
+        // stopped does not hold us past that. We withdraw by one CAS; the select answers by a
+        // CAS too (answer_locked), so exactly one side wins: answered, or withdrawn and the
+        // select finds us gone (nothing was delivered).
+        const WaitEnd we = wait_state(ms.state, kProposed, with_grace(d), &select);
+        if (we == WaitEnd::changed) continue;
+        if (we == WaitEnd::deadline) {
+          bool unused = false;
+          if (!set_state_if_locked(ms, kProposed, kReserved, &unused)) continue;  // answered
+          release_slot(r, me);
+          return End::timeout;
         }
         Guard g(r);
         if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kProposed) continue;

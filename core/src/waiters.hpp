@@ -36,8 +36,8 @@ End wait_sender(Region& r, std::uint32_t me, Deadline d, const void* data, std::
 
 // The receiver's wait on its own slot `me`: queued (kWaiting) or proposing to a select
 // (kProposed). Delivers the value into sink; *peer (if not null) gets the sender's pid when known.
-// Bound (d != kNoDeadline): queued, as wait_sender; pulling a long value, d + kWithdrawGrace
-// (pull_large). Not bounded: the wait for a select's answer to our proposal (kProposed).
+// Bound (d != kNoDeadline): queued, as wait_sender; pulling a long value, and waiting for a
+// select's answer to our proposal (kProposed, withdrawn by CAS), d + kWithdrawGrace.
 End wait_receiver(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t* peer);
 
 // Answers proposer slot p with state st (kDone, kDeclined, kLargeOffer), if p still holds

@@ -165,3 +165,47 @@ TEST(TimedBound, RecvForEndsWhileTheSenderItAskedToParkIsStopped) {
   EXPECT_EQ(v, "end");
   EXPECT_TRUE(exits_with(sender, 0));
 }
+
+namespace {
+
+// Stops the calling process once its select has queued its cases.
+struct StopWhenSelectBlocks final : ceramic::hooks::Observer {
+  bool done = false;
+  void on_event(const ceramic::hooks::Record& r) noexcept override {
+    if (r.event == ceramic::hooks::Event::block && r.op == ceramic::hooks::Op::select && !done) {
+      done = true;
+      raise(SIGSTOP);
+    }
+  }
+};
+
+}  // namespace
+
+// A recv_for that meets a select's queued send proposes to it and waits for its answer; the
+// select is stopped. The receiver withdraws its proposal at its deadline plus the grace
+// (before, it waited for ever), and the select, resumed, still delivers its value once.
+TEST(TimedBound, RecvForEndsWhileTheSelectItProposedToIsStopped) {
+  Chan<int> c;
+  Chan<int> never;
+  Proc selecter("selecter", [&] {
+    StopWhenSelectBlocks stop;
+    ceramic::hooks::install(&stop);
+    const std::size_t fired = ceramic::select(ceramic::on_send(c, 7, [] {}),
+                                              ceramic::on_recv(never, [](std::optional<int>) {}));
+    ceramic::hooks::install(nullptr);
+    require(fired == 0, "the select sent its value");
+  });
+  ASSERT_TRUE(eventually([&] { return stopped(selecter.pid()); }, kPatience));
+  int v = 0;
+  const auto start = Clock::now();
+  EXPECT_EQ(c.recv_for(v, 100ms), Status::timeout);
+  const auto took = Clock::now() - start;
+  EXPECT_LT(took, kBound) << "a timed recv waited past its deadline for a stopped select";
+  // It did meet the select (a receiver that found no one would have returned at 100 ms).
+  EXPECT_GE(took, 1s);
+  selecter.kill(SIGCONT);
+  v = 0;
+  EXPECT_EQ(c.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, 7);
+  EXPECT_TRUE(exits_with(selecter, 0));
+}
