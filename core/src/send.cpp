@@ -130,7 +130,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, P
   // the lock: a caller's lock is dropped first (the operation then starts afresh).
   if (op.large() && r.geo().capacity > 0) {
     if (std::exchange(held, false)) unlock(r);
-    op.v.spill = park(r, data, len);
+    op.v.spill = park(r, data, len, kNone, op.lock_by);
   }
   bool blocked = false;
   auto finish = [&](Status st) {
@@ -138,6 +138,7 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, P
     if (op.traced) emit_outcome(st, hooks::Op::send, id(), site, op.peer, blocked, d);
     return st;
   };
+  if (op.large() && r.geo().capacity > 0 && op.v.spill == 0) return finish(Status::timeout);
   // The express hand-off, without the lock: a receiver waiting alone on the express line.
   if (express_channel(r.geo()) && express_send(r, data, len, op.traced ? &op.peer : nullptr)) {
     if (held) unlock(r);

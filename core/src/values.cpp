@@ -46,11 +46,13 @@ void* prepare(Sink sink, std::size_t len) {
 
 // ---- parked values (buffered std::string channels) ----------------------------------------
 
-std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner) {
+std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner,
+                   Deadline lock_by) {
   if (r.value_fd() < 0) corrupt("long value in a channel without a value file");
   std::uint64_t off;
   {
-    Guard g(r);
+    Guard g(r, lock_by);
+    if (!g.held()) return 0;
     off = r.hdr().r.heap_top;
     if (off > kMaxParkOffset) corrupt("value file position out of range");
     r.hdr().r.heap_top = off + (len + kParkAlign - 1) / kParkAlign * kParkAlign;

@@ -22,10 +22,11 @@ std::uint64_t checked_len(std::uint64_t len, const Geometry& g, bool may_be_larg
 // The sink's memory for exactly len bytes. Throws ChannelError, and nothing else, if the type
 // cannot hold them or there is no memory for them (len has been checked: checked_len).
 void* prepare(Sink sink, std::size_t len);
-// Parks a long value in the value file; returns its reference (1 + offset). Takes the lock.
-// owner: a slot of the caller's that then owns the parked value (its ValueRef::spill is set
-// before the bytes are written), or kNone.
-std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner = kNone);
+// Parks a long value in the value file; returns its reference (1 + offset). Takes the lock by
+// lock_by, else returns 0 (nothing parked). owner: a slot of the caller's that then owns the
+// parked value (its ValueRef::spill is set before the bytes are written), or kNone.
+std::uint64_t park(Region& r, const void* data, std::size_t len, std::uint32_t owner = kNone,
+                   Deadline lock_by = kNoDeadline);
 // Reads a parked value into sink (into dst) and frees its space. unpark_into: false if the
 // file does not hold len bytes there.
 void unpark(Region& r, std::uint64_t ref, std::size_t len, Sink sink);

@@ -60,6 +60,14 @@ End releasing_on_throw(Region& r, std::uint32_t me, F&& f) {
 End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, std::size_t len,
                      pid_t* peer);
 
+// Frees slot i if its owner is dead and the channel lock is free at once; otherwise leaves it
+// to whoever passes it next (reserve_locked and dequeue_locked reclaim dead owners' slots).
+void reclaim_if_dead(Region& r, std::uint32_t i) {
+  if (owner_alive(r.slot(i).owner)) return;
+  Guard g(r, now_ns());
+  if (g.held() && !owner_alive(r.slot(i).owner)) reclaim_locked(r, i);
+}
+
 // A timed sender whose offer a partner holds (its slot in kPulling, kSpillReq or kSpillReady:
 // a receiver is pulling its value, or a select has its proposal) takes the offer back at its
 // deadline plus the grace, without the lock: one CAS to kReserved. Every transition a partner
@@ -161,24 +169,29 @@ End wait_sender_impl(Region& r, std::uint32_t me, Deadline d, const void* data, 
           release_slot(r, me);
           return End::timeout;
         }
-        // The receiver (or the select we proposed to) died before taking our value.
-        Guard g(r);
-        std::uint32_t now = s.state.load(std::memory_order_acquire) & kStateMask;
-        if (now != kPulling && now != kSpillReady) continue;
-        if (!owner_alive(r.slot(ref.puller_slot).owner)) reclaim_locked(r, ref.puller_slot);
+        // The receiver (or the select we proposed to) died before taking our value. Withdraw
+        // the offer as at a deadline (one CAS, no lock: a stopped lock holder cannot hold us
+        // here), and free the dead partner's slot if the lock is free now (else the next one
+        // to pass it does: reserve_locked).
+        if (!withdraw_offer(s)) continue;  // it completed us before it died: look again
+        reclaim_if_dead(r, ref.puller_slot);
         drop_parked(r, parked, len);
-        parked = 0;
         // Not delivered. Do not re-queue from here: a receiver may have queued itself while
         // we were busy, and both queues must never hold waiters at once (I2). The caller
         // starts the operation again, or reports peer_died if it has a deadline.
-        g.release();
         release_slot(r, me);
         return End::peer_died;
       }
       case kSpillReq:
         // The receiver may not read our memory: park the value for it. Its place is recorded
         // in our slot before it is written, so a death while writing leaks nothing.
-        parked = park(r, data, len, me);
+        // Timed: the lock by the deadline plus the grace, else the offer is withdrawn.
+        parked = park(r, data, len, me, with_grace(d));
+        if (parked == 0) {
+          if (!withdraw_offer(s)) continue;  // the receiver gave up first: look again
+          release_slot(r, me);
+          return End::timeout;
+        }
         publish_state(s.state, kSpillReady);  // pairs with the puller's acquire of the state
         continue;
       default:
@@ -235,10 +248,10 @@ End wait_receiver_impl(Region& r, std::uint32_t me, Deadline d, Sink sink, pid_t
           release_slot(r, me);
           return End::timeout;
         }
-        Guard g(r);
-        if ((ms.state.load(std::memory_order_acquire) & kStateMask) != kProposed) continue;
-        if (!owner_alive(r.slot(src_slot).owner)) reclaim_locked(r, src_slot);
-        g.release();
+        // The select died: withdraw (a CAS, as at a deadline) and free its slot if we can now.
+        bool unused = false;
+        if (!set_state_if_locked(ms, kProposed, kReserved, &unused)) continue;  // answered
+        reclaim_if_dead(r, src_slot);
         release_slot(r, me);
         return End::retry;
       }
