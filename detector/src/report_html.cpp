@@ -14,27 +14,6 @@
 namespace ceramic::detector {
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 constexpr const char* kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
 main{max-width:1180px;margin:0 auto;padding:0 20px 40px}
@@ -123,36 +102,36 @@ std::string timeline_svg(const Timeline& t) {
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"timeline\" width=\""
     << fmt(kLabel + kWidth + 20) << "\" height=\"" << fmt(height) << "\">";
   o << "<text x=\"" << fmt(kLabel) << "\" y=\"14\">0</text><text x=\"" << fmt(kLabel + kWidth - 60)
-    << "\" y=\"14\">" << esc(span_text(sat_sub(t.end_ns, start))) << "</text>";
+    << "\" y=\"14\">" << escape_markup(span_text(sat_sub(t.end_ns, start))) << "</text>";
   for (std::size_t i = 0; i < t.lanes.size(); ++i) {
     o << "<line class=\"lane\" x1=\"" << fmt(kLabel) << "\" x2=\"" << fmt(kLabel + kWidth)
       << "\" y1=\"" << fmt(y(i) + kLane / 2) << "\" y2=\"" << fmt(y(i) + kLane / 2) << "\"/>";
-    o << "<text x=\"4\" y=\"" << fmt(y(i) + kLane / 2 + 4) << "\">" << esc(label_of(t.lanes[i]))
+    o << "<text x=\"4\" y=\"" << fmt(y(i) + kLane / 2 + 4) << "\">" << escape_markup(label_of(t.lanes[i]))
       << "</text>";
   }
   for (const auto& s : t.slices) {
     if (s.lane >= t.lanes.size()) continue;
     const std::string cls = s.outcome == "still blocked" ? "stuck" : s.outcome;
     const double x0 = x(s.begin_ns), w = std::max(2.0, x(s.end_ns) - x0);
-    o << "<rect class=\"slice " << esc(cls) << "\" x=\"" << fmt(x0) << "\" y=\"" << fmt(y(s.lane) + 5)
+    o << "<rect class=\"slice " << escape_markup(cls) << "\" x=\"" << fmt(x0) << "\" y=\"" << fmt(y(s.lane) + 5)
       << "\" width=\"" << fmt(w) << "\" height=\"" << fmt(kLane - 10) << "\"><title>"
-      << esc(label_of(t.lanes[s.lane])) << ": blocked in " << esc(s.what)
-      << (s.site.empty() ? "" : " at " + esc(s.site)) << " for "
-      << esc(span_text(sat_sub(s.end_ns, s.begin_ns))) << " (" << esc(s.outcome) << ")</title></rect>";
+      << escape_markup(label_of(t.lanes[s.lane])) << ": blocked in " << escape_markup(s.what)
+      << (s.site.empty() ? "" : " at " + escape_markup(s.site)) << " for "
+      << escape_markup(span_text(sat_sub(s.end_ns, s.begin_ns))) << " (" << escape_markup(s.outcome) << ")</title></rect>";
   }
   for (const auto& f : t.flows) {
     if (f.from_lane >= t.lanes.size() || f.to_lane >= t.lanes.size()) continue;
     o << "<line class=\"flow\" x1=\"" << fmt(x(f.from_ns)) << "\" y1=\"" << fmt(y(f.from_lane) + kLane / 2)
       << "\" x2=\"" << fmt(x(f.to_ns)) << "\" y2=\"" << fmt(y(f.to_lane) + kLane / 2) << "\"><title>"
-      << "rendezvous on #" << short_id(f.channel) << ": " << esc(label_of(t.lanes[f.from_lane]))
-      << " sent, " << esc(label_of(t.lanes[f.to_lane])) << " received</title></line>";
+      << "rendezvous on #" << short_id(f.channel) << ": " << escape_markup(label_of(t.lanes[f.from_lane]))
+      << " sent, " << escape_markup(label_of(t.lanes[f.to_lane])) << " received</title></line>";
   }
   for (const auto& i : t.instants) {
     if (i.lane >= t.lanes.size()) continue;
     const double xi = x(i.t_ns), yi = y(i.lane);
     o << "<rect class=\"instant\" x=\"" << fmt(xi - 1) << "\" y=\"" << fmt(yi + 3) << "\" width=\"2\" height=\""
-      << fmt(kLane - 6) << "\"><title>" << esc(label_of(t.lanes[i.lane])) << ": " << esc(i.what)
-      << (i.site.empty() ? "" : " at " + esc(i.site)) << "</title></rect>";
+      << fmt(kLane - 6) << "\"><title>" << escape_markup(label_of(t.lanes[i.lane])) << ": " << escape_markup(i.what)
+      << (i.site.empty() ? "" : " at " + escape_markup(i.site)) << "</title></rect>";
   }
   o << "</svg>";
   return o.str();
@@ -242,22 +221,22 @@ std::string to_html(const ReportDocument& d) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    << "<title>ceramic: " << esc(verdict) << (d.name.empty() ? "" : " — " + esc(d.name))
+    << "<title>ceramic: " << escape_markup(verdict) << (d.name.empty() ? "" : " — " + escape_markup(d.name))
     << "</title><style>" << kStyle << "</style></head><body>\n";
   o << "<header class=\"verdict " << (d.failed ? "fail" : "pass") << "\" id=\"verdict\"><h1>"
-    << (d.failed ? "ceramic found a failure" : "ceramic: no failure") << "</h1><p>" << esc(verdict)
-    << "</p><p class=\"meta\">" << esc(d.tool) << (d.name.empty() ? "" : " · " + esc(d.name));
+    << (d.failed ? "ceramic found a failure" : "ceramic: no failure") << "</h1><p>" << escape_markup(verdict)
+    << "</p><p class=\"meta\">" << escape_markup(d.tool) << (d.name.empty() ? "" : " · " + escape_markup(d.name));
   if (d.seconds > 0) o << " · " << fmt(d.seconds) << " s";
   o << "</p></header>\n<main>\n";
 
   if (!d.replay.empty() || !d.schedule.empty()) {
     o << "<section id=\"replay\"><h2>Replay</h2>";
     if (!d.replay.empty()) {
-      o << "<div class=\"replay\"><pre id=\"replay-command\">" << esc(d.replay)
+      o << "<div class=\"replay\"><pre id=\"replay-command\">" << escape_markup(d.replay)
         << "</pre><button id=\"copy-replay\" type=\"button\">Copy</button></div>";
     }
     if (!d.schedule.empty()) {
-      o << "<p>Schedule: <code id=\"schedule\">" << esc(d.schedule) << "</code></p>";
+      o << "<p>Schedule: <code id=\"schedule\">" << escape_markup(d.schedule) << "</code></p>";
     }
     o << "</section>\n";
   }
@@ -270,7 +249,7 @@ std::string to_html(const ReportDocument& d) {
     } else {
       o << "<p>Graphviz's <code>dot</code> was not found when this report was written; the graph "
            "in DOT (render it with <code>dot -Tsvg</code>):</p><pre id=\"graph-dot\">"
-        << esc(dot) << "</pre>";
+        << escape_markup(dot) << "</pre>";
     }
     o << "</section>\n";
   }
@@ -302,7 +281,7 @@ std::string to_html(const ReportDocument& d) {
   }
 
   if (!d.text.empty()) {
-    o << "<section id=\"report\"><h2>Report</h2><pre>" << esc(d.text) << "</pre></section>\n";
+    o << "<section id=\"report\"><h2>Report</h2><pre>" << escape_markup(d.text) << "</pre></section>\n";
   }
   if (!d.steps.empty()) {
     o << "<section id=\"steps\"><h2>Steps</h2><ol class=\"steps\">";
@@ -311,19 +290,19 @@ std::string to_html(const ReportDocument& d) {
       std::size_t digits = 0;
       while (digits < s.size() && digits < 9 && s[digits] >= '0' && s[digits] <= '9') ++digits;
       if (digits > 0 && s.compare(digits, 2, ". ") == 0) {
-        o << "<li value=\"" << s.substr(0, digits) << "\">" << esc(s.substr(digits + 2)) << "</li>";
+        o << "<li value=\"" << s.substr(0, digits) << "\">" << escape_markup(s.substr(digits + 2)) << "</li>";
       } else {
-        o << "<li>" << esc(s) << "</li>";
+        o << "<li>" << escape_markup(s) << "</li>";
       }
     }
     o << "</ol></section>\n";
   }
   if (!d.coverage.empty()) {
-    o << "<section id=\"coverage\"><h2>Concurrency coverage</h2><pre>" << esc(d.coverage)
+    o << "<section id=\"coverage\"><h2>Concurrency coverage</h2><pre>" << escape_markup(d.coverage)
       << "</pre></section>\n";
   }
   if (!d.output.empty()) {
-    o << "<section id=\"output\"><h2>Program output</h2><pre>" << esc(d.output)
+    o << "<section id=\"output\"><h2>Program output</h2><pre>" << escape_markup(d.output)
       << "</pre></section>\n";
   }
   o << "</main><script>" << kScript << "</script></body></html>\n";

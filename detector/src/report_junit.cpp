@@ -6,30 +6,11 @@
 #include <string>
 
 #include "ceramic/detector/formats.hpp"
+#include "report_util.hpp"
 
 namespace ceramic::detector {
 namespace {
 
-// XML 1.0 allows tab, newline and carriage return below 0x20, nothing else; invalid UTF-8 is
-// left to the reader (names and reports are the program's own bytes), control bytes are not.
-std::string xml(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: {
-        auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 && c != '\n' && c != '\t' && c != '\r') || u == 0x7f ? '?' : c;
-      }
-    }
-  }
-  return out;
-}
 
 std::string seconds(double s) {
   std::ostringstream o;
@@ -85,22 +66,22 @@ std::string to_junit(std::span<const ReportDocument> docs) {
       f += d->failed ? 1 : 0;
       t += d->seconds > 0 ? d->seconds : 0;
     }
-    o << "  <testsuite name=\"" << xml(tool) << "\" tests=\"" << cases.size() << "\" failures=\""
+    o << "  <testsuite name=\"" << escape_markup(tool) << "\" tests=\"" << cases.size() << "\" failures=\""
       << f << "\" errors=\"0\" skipped=\"0\" time=\"" << seconds(t) << "\" timestamp=\"" << stamp
       << "\">\n";
     for (const auto* d : cases) {
-      o << "    <testcase classname=\"" << xml(tool) << "\" name=\""
-        << xml(d->name.empty() ? tool : d->name) << "\" time=\"" << seconds(d->seconds) << "\"";
+      o << "    <testcase classname=\"" << escape_markup(tool) << "\" name=\""
+        << escape_markup(d->name.empty() ? tool : d->name) << "\" time=\"" << seconds(d->seconds) << "\"";
       if (!d->failed) {
         o << "/>\n";
         continue;
       }
-      o << ">\n      <failure message=\"" << xml(d->verdict) << "\" type=\"" << xml(failure_type(*d))
-        << "\">" << xml(d->text);
-      if (!d->replay.empty()) o << "\nreplay: " << xml(d->replay);
-      if (!d->schedule.empty()) o << "\nschedule: " << xml(d->schedule);
+      o << ">\n      <failure message=\"" << escape_markup(d->verdict) << "\" type=\"" << escape_markup(failure_type(*d))
+        << "\">" << escape_markup(d->text);
+      if (!d->replay.empty()) o << "\nreplay: " << escape_markup(d->replay);
+      if (!d->schedule.empty()) o << "\nschedule: " << escape_markup(d->schedule);
       o << "</failure>\n";
-      if (!d->output.empty()) o << "      <system-out>" << xml(d->output) << "</system-out>\n";
+      if (!d->output.empty()) o << "      <system-out>" << escape_markup(d->output) << "</system-out>\n";
       o << "    </testcase>\n";
     }
     o << "  </testsuite>\n";

@@ -27,6 +27,27 @@ inline std::string printable(const std::string& s) {
   return out;
 }
 
+// Text for HTML and XML (attribute values too): markup characters as references, and the
+// control characters XML 1.0 forbids as '?' (names and messages come from the traced program).
+inline std::string escape_markup(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 && c != '\n' && c != '\t' && c != '\r') || u == 0x7f ? '?' : c;
+      }
+    }
+  }
+  return out;
+}
+
 inline std::string process_label(const std::string& name, pid_t pid) {
   return (name.empty() ? std::string("process") : printable(name)) + " (pid " +
          std::to_string(pid) + ")";

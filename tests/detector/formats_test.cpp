@@ -166,7 +166,7 @@ TEST(Formats, JunitValidatesAgainstTheSchemaGitLabAndJenkinsRead) {
   EXPECT_NE(xml.find("<testsuite name=\"ceramic-sim\" tests=\"2\" failures=\"1\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("<testsuite name=\"ceramic-run\" tests=\"1\" failures=\"0\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("type=\"deadlock\""), std::string::npos);
-  EXPECT_NE(xml.find("replay: CERAMIC_SIM_REPLAY=&apos;cs2:12&apos;"), std::string::npos);
+  EXPECT_NE(xml.find("replay: CERAMIC_SIM_REPLAY=&#39;cs2:12&#39;"), std::string::npos);
 }
 
 // A real browser over the file: no console message (an error would show here), the graph, the
