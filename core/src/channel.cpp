@@ -178,7 +178,9 @@ void Channel::close(Site site) {
   // Close is rare: wake everyone while holding the lock, so that no waiter can be missed.
   for (SlotKind k : {kSendKind, kRecvKind}) {
     for (std::uint32_t i; (i = dequeue_locked(r, k)) != kNone;) {
-      if (set_state_locked(r.slot(i), kClosed)) wake(r.slot(i));
+      // A CAS: a select may withdraw its slot without the lock (settle, select.cpp).
+      bool w = false;
+      if (set_state_if_locked(r.slot(i), kWaiting, kClosed, &w) && w) wake(r.slot(i));
     }
   }
 }

@@ -73,6 +73,11 @@
 //                              the grace: the offer is withdrawn. Hence every partner's move
 //                              out of these states is a CAS from the state it saw (under the
 //                              lock), and fails once the offer is withdrawn
+//   kWaiting  -> kReserved     select slot: its owner (a timed select whose lock is not had
+//                              by its deadline plus the grace), no lock, by CAS; every move of
+//                              a select slot out of kWaiting is a CAS (kOffered, kNudged,
+//                              kClosed), and its queue bit stays set until the next dequeue
+//                              drops it (I1 holds again then)
 //   kProposed -> kReserved     owner (a timed receiver), no lock, by CAS, at its deadline plus
 //                              the grace: the proposal is withdrawn; the select's answer is a
 //                              CAS from kProposed (answer_locked), and fails once it is

@@ -43,7 +43,8 @@ std::uint32_t refill_locked(RecvOp& op, std::uint32_t head, std::uint32_t& count
   for (std::uint32_t si; (si = dequeue_locked(r, kSendKind)) != kNone;) {
     SlotHead& ss = r.slot(si);
     if (ss.kind & kSelectFlag) {
-      if (set_state_locked(ss, kNudged)) wake(ss);
+      bool w = false;  // a CAS: the select may have withdrawn it without the lock
+      if (set_state_if_locked(ss, kWaiting, kNudged, &w) && w) wake(ss);
       continue;
     }
     const std::uint64_t slen = ss.len;

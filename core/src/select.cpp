@@ -192,8 +192,9 @@ bool unchanged(const SelectCase* cs, const std::size_t* chans, const std::uint32
   return true;
 }
 
-void decline(const Queued& q) {
-  Guard g(*q.r);
+// Lock not had by give_up: answered without it (answer_locked's moves are CASes).
+void decline(const Queued& q, Deadline give_up = kNoDeadline) {
+  Guard g(*q.r, give_up);
   const ValueRef ref = q.r->tail(q.slot).ref;
   if (q.send) {
     answer_locked(*q.r, ref.puller_slot, ref.puller_ticket, kDeclined);
@@ -203,26 +204,39 @@ void decline(const Queued& q) {
 }
 
 // Withdraws every queued slot. Returns the position of the one slot kept (an offer or a close,
-// still owned by us), or kNoCase.
-std::size_t settle(Queued* q, std::size_t n) {
+// still owned by us), or kNoCase. A timed select (deadline) takes each lock by its deadline plus
+// the grace; a lock not had by then (its holder stopped, or the lock word scribbled on), it
+// withdraws the slot by one CAS without the lock, which every partner's move of a select slot
+// out of kWaiting also is (offer_to_receiver, propose_to_select, close, a nudge): exactly one
+// wins. Its queue bit then stays set until the next dequeue drops it (dequeue_locked skips a
+// slot that is not waiting).
+std::size_t settle(Queued* q, std::size_t n, Deadline deadline = kNoDeadline) {
   std::size_t kept = kNoCase;
+  const Deadline give_up = with_grace(deadline);
   for (std::size_t j = 0; j < n; ++j) {
     Region& r = *q[j].r;
     SlotHead& s = r.slot(q[j].slot);
     std::uint32_t st;
     {
-      Guard g(r);
-      st = s.state.load(std::memory_order_acquire) & kStateMask;
-      if (st == kWaiting) {
-        clear_bit(r, q[j].send ? kSendKind : kRecvKind, q[j].slot);
-        s.state.store(kReserved, std::memory_order_relaxed);  // a repair must not re-queue it
+      Guard g(r, give_up);
+      if (g.held()) {
+        st = s.state.load(std::memory_order_acquire) & kStateMask;
+        if (st == kWaiting) {
+          clear_bit(r, q[j].send ? kSendKind : kRecvKind, q[j].slot);
+          s.state.store(kReserved, std::memory_order_relaxed);  // a repair must not re-queue it
+        }
+      } else {
+        bool unused = false;
+        st = set_state_if_locked(s, kWaiting, kReserved, &unused)
+                 ? kWaiting
+                 : s.state.load(std::memory_order_acquire) & kStateMask;
       }
     }
     if ((st == kOffered || st == kClosed) && kept == kNoCase) {
       kept = j;
       continue;
     }
-    if (st == kOffered) decline(q[j]);
+    if (st == kOffered) decline(q[j], give_up);
     if (st != kWaiting && st != kOffered && st != kClosed && st != kNudged) {
       corrupt("unexpected select slot state");
     }
@@ -568,7 +582,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
       settle_all(q, queued);  // never leave a slot queued behind us (no room to park, ...)
       throw;
     }
-    std::size_t kept = settle(q, queued);
+    std::size_t kept = settle(q, queued, deadline);
     if (kept != kNoCase) {
       const SelectCase& c = cs[q[kept].index];
       pid_t peer = 0;

@@ -107,7 +107,8 @@ void repair_locked(Region& r) noexcept {
     std::uint32_t kind = s.kind & kKindMask;
     if (st == kWaiting && closed) {
       // The closer died between setting the flag and waking everyone: finish its job.
-      if (set_state_locked(s, kClosed)) wake(s);
+      bool w = false;
+      if (set_state_if_locked(s, kWaiting, kClosed, &w) && w) wake(s);
     } else if (st == kWaiting && (kind == kSendKind || kind == kRecvKind)) {
       set_bit(r, static_cast<SlotKind>(kind), i);
     }

@@ -306,7 +306,15 @@ End offer_to_receiver(Region& r, Guard& g, std::uint32_t ri, const OutValue& v, 
     own.emplace(r.id(), me, rref.src_ticket, v.data, v.len);  // before the offer is visible
     mref.proof = own->proof();
   }
-  bool w = set_state_locked(rs, to_select ? kOffered : kLargeOffer);
+  bool w = false;
+  if (!to_select) {
+    w = set_state_locked(rs, kLargeOffer);
+  } else if (!set_state_if_locked(rs, kWaiting, kOffered, &w)) {
+    // The select withdrew its slot without the lock (settle, select.cpp): nothing offered.
+    g.release();
+    release_slot(r, me);
+    return End::retry;
+  }
   g.release();
   if (w) wake(rs);
   // Our slot is never queued: the wait is for the partner's outcome.
@@ -326,7 +334,13 @@ End propose_to_select(Region& r, Guard& g, std::uint32_t si, Deadline d, Deadlin
   ValueRef& sref = r.tail(si).ref;
   sref.puller_slot = me;
   sref.puller_ticket = r.tail(me).ticket;
-  bool w = set_state_locked(ss, kOffered);
+  bool w = false;
+  if (!set_state_if_locked(ss, kWaiting, kOffered, &w)) {
+    // The select withdrew its slot without the lock (settle, select.cpp): nothing proposed.
+    g.release();
+    release_slot(r, me);
+    return End::retry;
+  }
   g.release();
   if (w) wake(ss);
   // Never queued: the wait is for the select's answer (and a pull).

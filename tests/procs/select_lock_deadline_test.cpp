@@ -86,3 +86,52 @@ TEST(SelectLockDeadline, SelectWithATimeoutEndsAtItsDeadlineWhileALockLooksHeld)
   EXPECT_TRUE(exits_with(again, 0));
   munmap(h, sizeof *h);
 }
+
+// The select queued its cases with every lock free; while it waits, a case's lock comes to look
+// held for ever. At its timeout it must withdraw that case's slot: by the lock taken by the
+// deadline plus the grace, else by one compare-and-swap without it (before: it waited for the
+// lock for ever). The channel then works again once the lock is free.
+TEST(SelectLockDeadline, SelectWithATimeoutWithdrawsItsCasesWhileALockLooksHeld) {
+  const std::string name = unique_name("settle");
+  auto c = Chan<int>::create(name);
+  Chan<int> other;
+  Chan<pid_t> ready;
+  Proc holder("holder", [&] {
+    ready.send(getpid());
+    for (;;) pause();
+  });
+  pid_t pid = 0;
+  ASSERT_EQ(ready.recv_for(pid, kPatience), ceramic::Status::ok);
+  auto id = ceramic::detail::identity_of(pid);
+  ASSERT_TRUE(id.has_value());
+  ceramic::detail::Header* h = map_header(name);
+  ASSERT_NE(h, nullptr);
+
+  Proc selecter("selecter", [&] {
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t fired = ceramic::select(ceramic::on_recv(c, [](std::optional<int>) {}),
+                                              ceramic::on_recv(other, [](std::optional<int>) {}),
+                                              ceramic::on_timeout(300ms, [] {}));
+    const auto took = std::chrono::steady_clock::now() - start;
+    require(fired == static_cast<std::size_t>(kTimedOut), "the select timed out");
+    require(took < 300ms + 1s + 2s, "the select ended by its deadline plus the grace (and slack)");
+  });
+  // Queued on c (its lock was free): its slot's bit in c's receive queue.
+  ASSERT_TRUE(eventually([&] { return __atomic_load_n(&h->l.recv_mask0, __ATOMIC_ACQUIRE) != 0; }));
+  const std::uint64_t saved = h->l.lock.load();
+  ASSERT_EQ(saved, 0u);
+  h->l.lock.store(*id);  // from now on c's lock looks held by a live process
+  auto r = selecter.join_for(kPatience);
+  h->l.lock.store(saved);
+  ASSERT_TRUE(r.has_value()) << "the select did not return while a lock looked held";
+  EXPECT_EQ(*r, 0);
+
+  // Its withdrawn slot is gone from c for the next operations (its queue bit, left set, is
+  // dropped by the next dequeue): a send meets the next receiver, not the withdrawn select.
+  Proc again("again", [&] { c.send(7); });
+  int got = 0;
+  EXPECT_EQ(c.recv_for(got, kPatience), ceramic::Status::ok);
+  EXPECT_EQ(got, 7);
+  EXPECT_TRUE(exits_with(again, 0));
+  munmap(h, sizeof *h);
+}
