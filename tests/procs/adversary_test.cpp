@@ -24,11 +24,6 @@ using ceramic::Proc;
 using ceramic::Status;
 namespace d = ceramic::detail;
 
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" + what;
-}
-
 constexpr std::size_t kForgedLen = 4096;  // longer than a slot (inline_bytes = 1024)
 
 // Bytes the receiver holds at the same address in every process forked from here: what a

@@ -1,7 +1,8 @@
 // The express hand-off (core/src/express.hpp): a receiver of an unbuffered channel of short
 // values waits alone on the express line, and a sender completes it without the channel lock.
 // The lock no longer orders those two, so what the lock used to guarantee is checked here:
-// exactly-once under SIGKILLs at random moments; a receiver killed while it waits gets nothing
+// exactly-once under SIGKILLs at random moments (fault_test.cpp, express traffic); a receiver
+// killed while it waits gets nothing
 // (a send to it does not report ok); a sender that dies holding the line (between its claim
 // and its value, or inside its claim) never strands the receiver; a timed receiver gives up on
 // a stopped sender by its deadline plus the grace; close releases it.
@@ -9,9 +10,6 @@
 // The states a sender dies in are forged through the region (support/scribbler.hpp), as the
 // threat model allows any holder of a named channel to: the receiver cannot tell the two apart.
 #include <sys/wait.h>
-
-#include <random>
-#include <vector>
 
 #include "identity.hpp"  // core/src: process identities, as the express line's claim holds them
 #include "support/scribbler.hpp"
@@ -26,11 +24,6 @@ using ceramic::Proc;
 using ceramic::Status;
 using namespace std::chrono_literals;
 namespace d = ceramic::detail;
-
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-express-" + std::to_string(++counter) + "-" + what;
-}
 
 std::uint32_t express_state(Scribbler& s) {
   return s.hdr().x.state.load() & d::kStateMask;
@@ -142,88 +135,6 @@ TEST(Express, CloseReleasesTheReceiverWaitingThere) {
   c.close();
   EXPECT_TRUE(exits_with(receiver, 0));
   EXPECT_EQ(c.send_for(1, 10ms), Status::closed);
-}
-
-// Exactly-once across processes while victims, senders and receivers, are SIGKILLed at random
-// moments on an express channel (std::uint64_t values: every receiver that is alone waits on
-// the express line). Accounting as in fault_test.cpp.
-TEST(Express, RandomKillsKeepExactlyOnce) {
-  const std::uint64_t sd = seed();
-  SCOPED_TRACE(seed_note(sd));
-  std::mt19937_64 rng(sd);
-  Chan<std::uint64_t> c;
-  constexpr std::uint64_t kPerSurvivor = 50000;
-  constexpr std::uint64_t kPerVictim = 2000;
-  const int rounds = 16 * scale();
-  const std::uint64_t victims_base = 2 * kPerSurvivor;
-  const std::uint64_t total = victims_base + std::uint64_t(rounds) * kPerVictim;
-  Counters sent(total);
-  Counters received(total);
-  Counters stop(1);
-  Counters in_recv{std::size_t(rounds)};
-  auto send_range = [&](std::uint64_t first, std::uint64_t count, bool until_stopped) {
-    for (std::uint64_t id = first; id < first + count; ++id) {
-      if (until_stopped && stop[0].load() != 0) return;
-      Status st = Status::peer_died;
-      while (st == Status::peer_died) st = c.send_for(id, kPatience);
-      require(st == Status::ok, "send_for returned " + str(st));
-      sent[id].fetch_add(1);
-    }
-  };
-  auto receive = [&](std::atomic<std::uint32_t>* window) {
-    for (;;) {
-      std::uint64_t v = 0;
-      if (window) window->store(1);
-      Status st = c.recv_for(v, kPatience);
-      if (st == Status::closed) return;
-      if (st == Status::peer_died) continue;
-      require(st == Status::ok, "recv_for returned " + str(st));
-      require(v < total, "received an unknown value");
-      received[v].fetch_add(1);
-      if (window) window->store(0);
-    }
-  };
-  std::vector<Proc> survivors;
-  survivors.emplace_back("survivor-receiver", [&] { receive(nullptr); });
-  for (int i = 0; i < 2; ++i) {
-    survivors.emplace_back("survivor-sender",
-                           [&, i] { send_range(std::uint64_t(i) * kPerSurvivor, kPerSurvivor, true); });
-  }
-  std::uniform_int_distribution<int> coin(0, 1);
-  std::uniform_int_distribution<int> pause_us(0, 3000);
-  for (int r = 0; r < rounds; ++r) {
-    const bool victim_sends = coin(rng) == 1;
-    Proc victim(victim_sends ? "victim-sender" : "victim-receiver", [&, r, victim_sends] {
-      if (victim_sends) {
-        send_range(victims_base + std::uint64_t(r) * kPerVictim, kPerVictim, false);
-        for (;;) ::pause();
-      }
-      receive(&in_recv[std::size_t(r)]);
-    });
-    std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng)));
-    victim.kill(SIGKILL);
-    EXPECT_EQ(victim.join(), 128 + SIGKILL) << "round " << r;
-  }
-  stop[0].store(1);
-  EXPECT_TRUE(exits_with(survivors[1], 0));
-  EXPECT_TRUE(exits_with(survivors[2], 0));
-  Proc closer("closer", [&] { c.close(); });
-  EXPECT_TRUE(exits_with(closer, 0));
-  EXPECT_TRUE(exits_with(survivors[0], 0));
-  std::uint32_t allowed_losses = 0;
-  for (int r = 0; r < rounds; ++r) allowed_losses += in_recv[std::size_t(r)].load();
-  std::uint32_t lost = 0;
-  std::uint64_t delivered = 0;
-  for (std::size_t id = 0; id < total; ++id) {
-    ASSERT_LE(received[id].load(), 1u) << "value " << id << " received twice";
-    if (sent[id].load() == 1 && received[id].load() == 0) ++lost;
-    if (id < victims_base) {
-      EXPECT_LE(received[id].load(), sent[id].load()) << "value " << id;
-    }
-    delivered += received[id].load();
-  }
-  EXPECT_LE(lost, allowed_losses) << "values reported sent but never received";
-  EXPECT_GT(delivered, 0u);
 }
 
 }  // namespace

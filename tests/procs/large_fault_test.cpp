@@ -117,11 +117,6 @@ TEST(LargeFault, SenderReplacedByAProcessWithItsPidIsReportedDeadNotRead) {
 
 // ---- senders killed while they park a value ------------------------------------------------
 
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" + what;
-}
-
 // Entries of /dev/shm whose name starts with prefix.
 int count_shm_objects(const std::string& prefix) {
   int n = 0;

@@ -17,11 +17,6 @@ using ceramic::Proc;
 using ceramic::Status;
 using namespace std::chrono_literals;
 
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-lock-" + std::to_string(++counter) + "-" + what;
-}
-
 // The header of the named channel `name`, mapped.
 ceramic::detail::Header* map_header(const std::string& name) {
   int fd = shm_open(("/ceramic." + name).c_str(), O_RDWR, 0);

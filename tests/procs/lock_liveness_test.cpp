@@ -31,12 +31,6 @@ using ceramic::Status;
 using namespace std::chrono_literals;
 namespace d = ceramic::detail;
 
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-liveness-" + std::to_string(++counter) + "-" +
-         what;
-}
-
 // Forks a process that gets pid `pid` (free: its previous holder has been reaped) by writing
 // pid - 1 to /proc/sys/kernel/ns_last_pid just before fork(); it pauses until killed. -1 when
 // that is not permitted here, or another process took the pid first.

@@ -25,11 +25,6 @@ using ceramic::Proc;
 using ceramic::Status;
 
 // A name no other test (nor a concurrent run of this binary) uses.
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" + what;
-}
-
 // The file under /dev/shm that backs the named channel `name`. The prefix is discovered by
 // creating a channel and looking for it, so that the tests follow the library's naming.
 std::string shm_file(const std::string& name) {

@@ -22,11 +22,6 @@ using ceramic::Proc;
 using ceramic::Status;
 using namespace std::chrono_literals;
 
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-scribble-" + std::to_string(++counter) + "-" + what;
-}
-
 constexpr auto kUse = 150ms;  // each user operates this long while the peer scribbles
 // A user exits 0 when every operation returned within its deadline plus this slack, 1 when
 // one did not (the value only bounds a hang: no test waits on it to pass).

@@ -18,11 +18,6 @@ using ceramic::Chan;
 using ceramic::Proc;
 using namespace std::chrono_literals;
 
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "test-" + std::to_string(getpid()) + "-sellock-" + std::to_string(++counter) + "-" + what;
-}
-
 // The header of the named channel `name`, mapped.
 ceramic::detail::Header* map_header(const std::string& name) {
   int fd = shm_open(("/ceramic." + name).c_str(), O_RDWR, 0);
@@ -34,22 +29,27 @@ ceramic::detail::Header* map_header(const std::string& name) {
 
 constexpr int kTimedOut = 2;  // the index of on_timeout in the selects below
 
+// Starts a live process (it pauses until killed) in holder and returns its identity, for a
+// scribbled lock word to name: the lock then looks held, by the living.
+std::optional<std::uint64_t> start_live_process(std::optional<Proc>& holder) {
+  Chan<pid_t> ready;
+  holder.emplace("holder", [ready]() mutable {
+    ready.send(getpid());
+    for (;;) pause();
+  });
+  pid_t pid = 0;
+  if (ready.recv_for(pid, kPatience) != ceramic::Status::ok) return std::nullopt;
+  return ceramic::detail::identity_of(pid);
+}
+
 }  // namespace
 
 TEST(SelectLockDeadline, SelectWithATimeoutEndsAtItsDeadlineWhileALockLooksHeld) {
   const std::string name = unique_name("held");
   auto c = Chan<int>::create(name);
   Chan<int> other;  // never ready, lock free: only c's lock is stuck
-  Chan<pid_t> ready;
-  // A live process whose identity the scribbled lock word names: the lock looks held, by the
-  // living.
-  Proc holder("holder", [&] {
-    ready.send(getpid());
-    for (;;) pause();
-  });
-  pid_t pid = 0;
-  ASSERT_EQ(ready.recv_for(pid, kPatience), ceramic::Status::ok);
-  auto id = ceramic::detail::identity_of(pid);
+  std::optional<Proc> holder;
+  const std::optional<std::uint64_t> id = start_live_process(holder);
   ASSERT_TRUE(id.has_value());
   ceramic::detail::Header* h = map_header(name);
   ASSERT_NE(h, nullptr);
@@ -95,14 +95,8 @@ TEST(SelectLockDeadline, SelectWithATimeoutWithdrawsItsCasesWhileALockLooksHeld)
   const std::string name = unique_name("settle");
   auto c = Chan<int>::create(name);
   Chan<int> other;
-  Chan<pid_t> ready;
-  Proc holder("holder", [&] {
-    ready.send(getpid());
-    for (;;) pause();
-  });
-  pid_t pid = 0;
-  ASSERT_EQ(ready.recv_for(pid, kPatience), ceramic::Status::ok);
-  auto id = ceramic::detail::identity_of(pid);
+  std::optional<Proc> holder;
+  const std::optional<std::uint64_t> id = start_live_process(holder);
   ASSERT_TRUE(id.has_value());
   ceramic::detail::Header* h = map_header(name);
   ASSERT_NE(h, nullptr);

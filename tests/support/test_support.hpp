@@ -68,6 +68,13 @@ inline std::uint64_t seed() {
   return (std::uint64_t{rd()} << 32) ^ rd();
 }
 
+// A name for a named channel that no other test (or concurrent run) uses: the pid, a counter,
+// and what the test calls it.
+inline std::string unique_name(const std::string& what) {
+  static std::atomic<int> counter{0};
+  return "test-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-" + what;
+}
+
 inline std::string seed_note(std::uint64_t s) {
   return "random seed " + std::to_string(s) + " (repeat with CERAMIC_TEST_SEED=" +
          std::to_string(s) + ")";
