@@ -125,6 +125,16 @@ bool mine(std::uint64_t it, const Options& o, unsigned w, unsigned nworkers) {
   return (it / o.shard_count) % nworkers == w;
 }
 
+// Whether worker w has an iteration after it (a schedule may still follow: dfs does not know).
+bool more_after(std::uint64_t it, const Options& o, unsigned w, unsigned nworkers) {
+  if (o.strategy == Strategy::dfs) return true;
+  for (std::uint64_t next = it + 1; next < o.iterations; ++next) {
+    if (mine(next, o, w, nworkers)) return true;
+    if (next - it > std::uint64_t{o.shard_count} * nworkers) break;
+  }
+  return false;
+}
+
 // Runs the iterations of worker w; reports each finished schedule through `shared`.
 Found run_worker(const std::function<void()>& body, const Options& o, unsigned w, unsigned nworkers,
                  Shared& shared, Progress* progress, bool* complete) {
@@ -142,6 +152,7 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
       *complete = true;
       break;
     }
+    runner.expect_more(more_after(it, o, w, nworkers));
     Outcome out = runner.run(body, *strategy, o.force_unbuffered);
     shared.done.fetch_add(1, std::memory_order_relaxed);
     if (out.failed()) {

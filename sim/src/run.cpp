@@ -610,12 +610,13 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
   h.fail_state.store(0, std::memory_order_relaxed);
   h.sleeping.store(0, std::memory_order_relaxed);
   reset_box(box(0));
-  Runner& r = r_;
-  pid_t pid = r_.trees_.fork_root([&r, &body] { run_root(r.header_, r.layout_, body); });
+  pid_t pid = r_.start_root(body);
   if (pid < 0) {
     fail(Failure::misuse, std::string("fork failed: ") + std::strerror(errno));
     return std::move(out_);
   }
+  // The next schedule's root, forked while this root starts up on another core.
+  if (r_.more_) r_.fork_standby(body);
   Task root;
   root.name = "main";
   root.pid = pid;
@@ -856,6 +857,28 @@ Runner::Runner(const Options& o) : opts_(o) {
 Runner::~Runner() {
   if (eventfd_ >= 0) ::close(eventfd_);
   munmap(header_, layout_.size());
+}
+
+pid_t Runner::fork_standby(const std::function<void()>& body) {
+  Header* h = header_;
+  const Layout layout = layout_;
+  const std::uint32_t gen = h->start_gen.load(std::memory_order_seq_cst);
+  const pid_t explorer = getpid();
+  standby_body_ = &body;
+  return trees_.fork_standby([h, layout, &body, gen, explorer] {
+    run_root(h, layout, body, gen, explorer);
+  });
+}
+
+pid_t Runner::start_root(const std::function<void()>& body) {
+  if (trees_.standby() < 0 || standby_body_ != &body) {
+    if (fork_standby(body) < 0) return -1;
+  }
+  pid_t pid = trees_.adopt_standby();
+  // Pairs with the root's seq_cst load: the resets of the region above happen before it looks.
+  header_->start_gen.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(header_->start_gen, INT_MAX);
+  return pid;
 }
 
 Outcome Runner::run(const std::function<void()>& body, Scheduler& s, bool unbuffered) {
