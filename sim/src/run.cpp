@@ -131,6 +131,8 @@ class Runner::Execution {
   std::size_t settling_ = 0;    // steps taken since the root returned from the body
   bool fair_ = false;           // the schedule runs fairly from here on
   bool killed_ = false;         // a process was killed where it stood (it may still be writing)
+  // The body of the next schedule, whose root is still to be forked (Runner::expect_more).
+  const std::function<void()>* next_body_ = nullptr;
 };
 
 bool Runner::Execution::reported_failure() {
@@ -192,6 +194,14 @@ bool Runner::Execution::wait_parked() {
 #endif
       continue;
     }
+    if (next_body_) {
+      // Instead of sleeping: the processes are busy (a fork, a wake-up), and this fork takes the
+      // explorer about as long. Before any pidfd of this schedule is open, so that the next
+      // root inherits the same descriptors in every schedule.
+      r_.fork_standby(*next_body_);
+      next_body_ = nullptr;
+      continue;
+    }
     fds.assign(1, pollfd{r_.eventfd_, POLLIN, 0});
     fd_task.assign(1, -1);
     for (Task& t : model_.tasks) {
@@ -215,9 +225,8 @@ bool Runner::Execution::wait_parked() {
       ::poll(fds.data(), fds.size(), timeout);
     }
     h.sleeping.store(0, std::memory_order_seq_cst);
-    std::uint64_t drained;
-    while (::read(r_.eventfd_, &drained, sizeof drained) > 0) {
-    }
+    std::uint64_t drained;  // one read empties the counter (not EFD_SEMAPHORE)
+    [[maybe_unused]] ssize_t n = ::read(r_.eventfd_, &drained, sizeof drained);
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
       Task& t = model_.tasks[fd_task[i]];
@@ -615,8 +624,9 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     fail(Failure::misuse, std::string("fork failed: ") + std::strerror(errno));
     return std::move(out_);
   }
-  // The next schedule's root, forked while this root starts up on another core.
-  if (r_.more_) r_.fork_standby(body);
+  // The next schedule's root is forked the first time this schedule leaves the explorer idle
+  // (wait_parked), or at its end.
+  next_body_ = r_.more_ ? &body : nullptr;
   Task root;
   root.name = "main";
   root.pid = pid;
@@ -737,6 +747,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     fail(Failure::mismatch, strategy_.error());
   }
   teardown();
+  if (next_body_) r_.fork_standby(*next_body_);
   if (out_.failed()) out_.output = r_.trees_.output_tail(kOutputTail);
   return std::move(out_);
 }

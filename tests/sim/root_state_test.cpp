@@ -1,11 +1,15 @@
 // Where a schedule starts: its root (main) is forked before the schedule begins, while the one
 // before it runs (sim/src/run.cpp, the standby), yet every schedule starts from the state the
 // caller had when it called explore(), and main is the caller's child.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <ceramic/ceramic.hpp>
 #include <ceramic/sim/sim.hpp>
+
+#include <atomic>
 
 #include "sim_test_support.hpp"
 
@@ -52,6 +56,40 @@ TEST(RootState, MainIsTheCallersChildAndAProcIsItsStartersChild) {
       quick(sim::Strategy::random, 20));
   EXPECT_FALSE(r.failed) << r.report;
   EXPECT_EQ(r.schedules, 20u);
+}
+
+TEST(RootState, EveryScheduleStartsWithTheSameOpenDescriptors) {
+  // The lowest free descriptor in main, in every schedule (the explorer's own descriptors, such
+  // as the pidfds it watches a schedule through, must not leak into the next root).
+  struct Seen {
+    std::atomic<int> lowest{1 << 30};
+    std::atomic<int> highest{-1};
+  };
+  auto* seen = static_cast<Seen*>(mmap(nullptr, sizeof(Seen), PROT_READ | PROT_WRITE,
+                                       MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(seen, MAP_FAILED);
+  new (seen) Seen();
+  sim::Result r = sim::explore(
+      [seen] {
+        int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        sim::check(fd >= 0, "open /dev/null");
+        ::close(fd);
+        int low = seen->lowest.load();
+        while (fd < low && !seen->lowest.compare_exchange_weak(low, fd)) {
+        }
+        int high = seen->highest.load();
+        while (fd > high && !seen->highest.compare_exchange_weak(high, fd)) {
+        }
+        ceramic::simtest::three_senders();
+      },
+      quick(sim::Strategy::random, 40));
+  const int lowest = seen->lowest.load();
+  const int highest = seen->highest.load();
+  munmap(seen, sizeof(Seen));
+  EXPECT_FALSE(r.failed) << r.report;
+  EXPECT_EQ(r.schedules, 40u);
+  EXPECT_GE(lowest, 0);
+  EXPECT_EQ(lowest, highest);
 }
 
 }  // namespace
