@@ -133,6 +133,7 @@ class Runner::Execution {
   bool killed_ = false;         // a process was killed where it stood (it may still be writing)
   // The body of the next schedule, whose root is still to be forked (Runner::expect_more).
   const std::function<void()>* next_body_ = nullptr;
+  bool reaped_ = false;  // the finished trees were reaped while this schedule ran
 };
 
 bool Runner::Execution::reported_failure() {
@@ -200,6 +201,11 @@ bool Runner::Execution::wait_parked() {
       // root inherits the same descriptors in every schedule.
       r_.fork_standby(*next_body_);
       next_body_ = nullptr;
+      continue;
+    }
+    if (!reaped_) {
+      r_.trees_.reap_finished();  // the trees of the schedules before, off the critical path
+      reaped_ = true;
       continue;
     }
     fds.assign(1, pollfd{r_.eventfd_, POLLIN, 0});

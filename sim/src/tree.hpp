@@ -51,6 +51,9 @@ class Trees {
   pid_t adopt_standby();
   // Kills and reaps the standby, if there is one.
   void drop_standby();
+  // Reaps what has ended of the finished trees, without waiting (the explorer calls it when it
+  // is idle; adopt_standby() only when many are left).
+  void reap_finished() { reap(false); }
 
   // A pidfd for pid (readable once the process has terminated), or -1.
   static int watch(pid_t pid);
