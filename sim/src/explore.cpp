@@ -166,7 +166,9 @@ Found run_worker(const std::function<void()>& body, const Options& o, unsigned w
     }
     runner.expect_more(more_after(it, o, w, nworkers));
     Outcome out = runner.run(body, *strategy, o.force_unbuffered);
-    if (!strategy->owned()) continue;
+    // A mismatch (the program left its own prefix) is reported by whoever meets it: its owner
+    // may not meet it again.
+    if (!strategy->owned() && out.info.kind != Failure::mismatch) continue;
     if (shared.done.fetch_add(1, std::memory_order_relaxed) >= o.iterations) {
       shared.done.fetch_sub(1, std::memory_order_relaxed);  // another worker took the last one
       break;

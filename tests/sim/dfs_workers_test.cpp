@@ -3,10 +3,12 @@
 // whether the tree splits below its first choice or (a first schedule too short to reach the
 // split) at the first schedule's last choice.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <ceramic/ceramic.hpp>
 #include <ceramic/sim/sim.hpp>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,21 @@ TEST(DfsWorkers, FindTheSeedRaceDeadlockWithItsGraph) {
   EXPECT_EQ(r.failure, sim::Failure::deadlock) << r.report;
   EXPECT_EQ(r.schedule, "cs2:12");
   EXPECT_TRUE(r.info.graph.has_value()) << r.report;
+}
+
+TEST(DfsWorkers, ReportANonDeterministicProgramAsAMismatch) {
+  // Each schedule spawns one more sender than the one before (a counter shared by every worker
+  // and schedule), so the program never follows its own prefix.
+  auto* runs = static_cast<std::atomic<int>*>(mmap(nullptr, sizeof(std::atomic<int>),
+                                                   PROT_READ | PROT_WRITE,
+                                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(runs, MAP_FAILED);
+  new (runs) std::atomic<int>(0);
+  sim::Result r = sim::explore([runs] { senders(2 + runs->fetch_add(1) % 3); }, dfs(2, 50));
+  munmap(runs, sizeof(std::atomic<int>));
+  ASSERT_TRUE(r.failed);
+  EXPECT_EQ(r.failure, sim::Failure::mismatch) << r.report;
+  EXPECT_TRUE(contains(r.report, "not deterministic")) << r.report;
 }
 
 }  // namespace
