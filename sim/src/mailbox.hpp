@@ -137,8 +137,9 @@ struct alignas(64) Header {
   alignas(64) std::atomic<std::uint32_t> epoch;     // bumped by every park
   std::atomic<std::uint32_t> sleeping;              // the explorer sleeps in poll()
   // The start of a schedule. The next schedule's root is forked ahead (a standby: run.cpp) and
-  // waits for this to move from the value it was forked with, touching nothing else in the
-  // region until then. Only ever incremented by the explorer (seq_cst), with a futex_wake.
+  // waits for this to move from the value it was forked with, reading nothing else in the
+  // region but output_fd (fixed for the region's life) until then. Only ever incremented by the
+  // explorer (seq_cst), with a futex_wake.
   alignas(64) std::atomic<std::uint32_t> start_gen;
   // A failure reported by a process that then exits (sim::check, a second thread): the first
   // claims it (0 -> 1), fills it, then publishes 2 (release; the explorer acquires).
