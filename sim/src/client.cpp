@@ -352,12 +352,19 @@ void fail_now(Failure kind, std::string_view text, Site site) noexcept {
   _exit(125);
 }
 
-void run_root(Header* header, const Layout& layout, const std::function<void()>& body) noexcept {
+void run_root(Header* header, const Layout& layout, const std::function<void()>& body,
+              std::uint32_t start_gen, pid_t explorer) noexcept {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // the tree never outlives its explorer
+  if (getppid() != explorer) _exit(125);  // it died before the line above: nobody will start us
   setpgid(0, 0);
   if (header->output_fd >= 0) {
     dup2(header->output_fd, STDOUT_FILENO);
     dup2(header->output_fd, STDERR_FILENO);
+  }
+  // A standby until the explorer starts this schedule (mailbox.hpp): the previous schedule may
+  // still be using the rest of the region.
+  while (header->start_gen.load(std::memory_order_seq_cst) == start_gen) {
+    ceramic::detail::futex_wait(header->start_gen, start_gen, INT64_MAX);
   }
   g_client.header = header;
   g_client.layout = layout;

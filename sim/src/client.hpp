@@ -3,6 +3,9 @@
 // carries out the explorer's reply (mailbox.hpp has the handshake).
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <functional>
 #include <string_view>
 
@@ -12,10 +15,11 @@
 
 namespace ceramic::sim::detail {
 
-// In the freshly forked root of a tree: becomes task 0, runs body, reports its exit. Never
-// returns.
-[[noreturn]] void run_root(Header* header, const Layout& layout,
-                           const std::function<void()>& body) noexcept;
+// In the freshly forked root of a tree (a child of explorer): waits until header->start_gen
+// moves from start_gen (the explorer starts the schedule), then becomes task 0, runs body and
+// reports its exit. Never returns.
+[[noreturn]] void run_root(Header* header, const Layout& layout, const std::function<void()>& body,
+                           std::uint32_t start_gen, pid_t explorer) noexcept;
 
 // Whether this process is a task of a simulated tree.
 bool in_tree() noexcept;

@@ -65,11 +65,13 @@ const char* strategy_name(sim::Strategy s) {
   return "?";
 }
 
-std::unique_ptr<detail::Scheduler> make_strategy(const Options& o) {
+// Worker w of nworkers: random and pct take every nworkers-th iteration (mine()), dfs its part of
+// the tree (dfs.cpp).
+std::unique_ptr<detail::Scheduler> make_strategy(const Options& o, unsigned w, unsigned nworkers) {
   switch (o.strategy) {
     case sim::Strategy::random: return make_random(o.seed);
     case sim::Strategy::pct: return make_pct(o.seed, o.pct_depth);
-    case sim::Strategy::dfs: return make_dfs(o.partial_order_reduction);
+    case sim::Strategy::dfs: return make_dfs(o.partial_order_reduction, w, nworkers);
   }
   return make_random(o.seed);
 }
@@ -119,31 +121,58 @@ class Progress {
   bool shown_ = false;
 };
 
-// The iterations of this shard that worker w of nworkers runs, in order.
+// The iterations of this shard that worker w of nworkers runs, in order. dfs splits its tree
+// instead: every worker runs its own iterations.
 bool mine(std::uint64_t it, const Options& o, unsigned w, unsigned nworkers) {
+  if (o.strategy == Strategy::dfs) return true;
   if (it % o.shard_count != o.shard_index) return false;
   return (it / o.shard_count) % nworkers == w;
 }
 
+// Whether worker w has an iteration after it (a schedule may still follow: dfs does not know).
+bool more_after(std::uint64_t it, const Options& o, unsigned w, unsigned nworkers) {
+  if (o.strategy == Strategy::dfs) return true;
+  for (std::uint64_t next = it + 1; next < o.iterations; ++next) {
+    if (mine(next, o, w, nworkers)) return true;
+    if (next - it > std::uint64_t{o.shard_count} * nworkers) break;
+  }
+  return false;
+}
+
 // Runs the iterations of worker w; reports each finished schedule through `shared`.
+//
+// dfs: a worker's iterations also count the schedules of other workers' parts that it runs on
+// its way (Scheduler::owned); those are neither counted in `shared.done` nor reported (their
+// owner runs and reports them). Options::iterations bounds the counted schedules of all workers
+// together, and the first failure any worker finds stops them all.
 Found run_worker(const std::function<void()>& body, const Options& o, unsigned w, unsigned nworkers,
                  Shared& shared, Progress* progress, bool* complete) {
   Runner runner(o);
-  auto strategy = make_strategy(o);
+  auto strategy = make_strategy(o, w, nworkers);
+  const bool dfs = o.strategy == Strategy::dfs;
   Found found;
   Clock::time_point stop = o.time_budget.count() > 0 ? Clock::now() + o.time_budget
                                                      : Clock::time_point::max();
   std::size_t stale = 0;  // schedules in a row that added nothing to the coverage
-  for (std::uint64_t it = 0; it < o.iterations; ++it) {
+  for (std::uint64_t it = 0; dfs || it < o.iterations; ++it) {
     if (!mine(it, o, w, nworkers)) continue;
-    if (it > shared.first_failure.load(std::memory_order_acquire)) break;
+    const std::uint64_t failed_at = shared.first_failure.load(std::memory_order_acquire);
+    if (it > failed_at || (dfs && failed_at != UINT64_MAX)) break;
+    if (dfs && shared.done.load(std::memory_order_relaxed) >= o.iterations) break;
     if (Clock::now() >= stop) break;
     if (!strategy->begin(it)) {
       *complete = true;
       break;
     }
+    runner.expect_more(more_after(it, o, w, nworkers));
     Outcome out = runner.run(body, *strategy, o.force_unbuffered);
-    shared.done.fetch_add(1, std::memory_order_relaxed);
+    // A mismatch (the program left its own prefix) is reported by whoever meets it: its owner
+    // may not meet it again.
+    if (!strategy->owned() && out.info.kind != Failure::mismatch) continue;
+    if (shared.done.fetch_add(1, std::memory_order_relaxed) >= o.iterations) {
+      shared.done.fetch_sub(1, std::memory_order_relaxed);  // another worker took the last one
+      break;
+    }
     if (out.failed()) {
       found.failed = true;
       found.iteration = it;
@@ -359,7 +388,9 @@ Result explore_workers(const std::function<void()>& body, const Options& o, unsi
     }
   }
   best.coverage = std::move(all);
-  return to_result(best, o, done);
+  Result r = to_result(best, o, done);
+  r.complete = complete && !best.failed;  // dfs: every worker explored all of its part
+  return r;
 }
 
 }  // namespace
@@ -446,8 +477,8 @@ Result explore(std::function<void()> body, Options o) {
   unsigned nworkers = std::max(1u, o.workers);
   Result r;
   if (o.strategy == Strategy::dfs) {
-    // One search tree: not split. Shards other than 0 have nothing to do.
-    nworkers = 1;
+    // One search tree, split over the workers (dfs.cpp) but not over shards: shards other than
+    // 0 have nothing to do.
     if (o.shard_index != 0) {
       r.complete = false;
       return r;

@@ -19,6 +19,9 @@
 //             state: kParked -> kReleased (seq_cst); if Box::sleeping: futex_wake
 //   task:     read reply (acquire: pairs with kReleased), state = kRunning
 //
+// A schedule's root starts before all this: it waits (futex) for Header::start_gen to move, then
+// takes box 0 as its own.
+//
 // The exit is the one exception: the task reads exit_gen, parks, and waits for exit_gen to move
 // (the explorer increments it, seq_cst, and wakes every waiter); it then leaves without writing
 // to the box again.
@@ -36,7 +39,7 @@
 namespace ceramic::sim::detail {
 
 inline constexpr std::uint32_t kMagic = 0x4d495343;  // "CSIM"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 inline constexpr std::size_t kMaxCases = 64;         // as core's select
 inline constexpr std::size_t kLogEntries = 16;
 inline constexpr std::size_t kFileBytes = 120;
@@ -133,6 +136,11 @@ struct alignas(64) Header {
   std::int32_t output_fd;                 // the schedule's captured stdout and stderr
   alignas(64) std::atomic<std::uint32_t> epoch;     // bumped by every park
   std::atomic<std::uint32_t> sleeping;              // the explorer sleeps in poll()
+  // The start of a schedule. The next schedule's root is forked ahead (a standby: run.cpp) and
+  // waits for this to move from the value it was forked with, reading nothing else in the
+  // region but output_fd (fixed for the region's life) until then. Only ever incremented by the
+  // explorer (seq_cst), with a futex_wake.
+  alignas(64) std::atomic<std::uint32_t> start_gen;
   // A failure reported by a process that then exits (sim::check, a second thread): the first
   // claims it (0 -> 1), fills it, then publishes 2 (release; the explorer acquires).
   alignas(64) std::atomic<std::uint32_t> fail_state;

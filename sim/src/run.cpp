@@ -131,6 +131,9 @@ class Runner::Execution {
   std::size_t settling_ = 0;    // steps taken since the root returned from the body
   bool fair_ = false;           // the schedule runs fairly from here on
   bool killed_ = false;         // a process was killed where it stood (it may still be writing)
+  // The body of the next schedule, whose root is still to be forked (Runner::expect_more).
+  const std::function<void()>* next_body_ = nullptr;
+  bool reaped_ = false;  // the finished trees were reaped while this schedule ran
 };
 
 bool Runner::Execution::reported_failure() {
@@ -192,6 +195,19 @@ bool Runner::Execution::wait_parked() {
 #endif
       continue;
     }
+    if (next_body_) {
+      // Instead of sleeping: the processes are busy (a fork, a wake-up), and this fork takes the
+      // explorer about as long. Before any pidfd of this schedule is open, so that the next
+      // root inherits the same descriptors in every schedule.
+      r_.fork_standby(*next_body_);
+      next_body_ = nullptr;
+      continue;
+    }
+    if (!reaped_) {
+      r_.trees_.reap_finished();  // the trees of the schedules before, off the critical path
+      reaped_ = true;
+      continue;
+    }
     fds.assign(1, pollfd{r_.eventfd_, POLLIN, 0});
     fd_task.assign(1, -1);
     for (Task& t : model_.tasks) {
@@ -215,9 +231,8 @@ bool Runner::Execution::wait_parked() {
       ::poll(fds.data(), fds.size(), timeout);
     }
     h.sleeping.store(0, std::memory_order_seq_cst);
-    std::uint64_t drained;
-    while (::read(r_.eventfd_, &drained, sizeof drained) > 0) {
-    }
+    std::uint64_t drained;  // one read empties the counter (not EFD_SEMAPHORE)
+    [[maybe_unused]] ssize_t n = ::read(r_.eventfd_, &drained, sizeof drained);
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
       Task& t = model_.tasks[fd_task[i]];
@@ -610,12 +625,14 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
   h.fail_state.store(0, std::memory_order_relaxed);
   h.sleeping.store(0, std::memory_order_relaxed);
   reset_box(box(0));
-  Runner& r = r_;
-  pid_t pid = r_.trees_.fork_root([&r, &body] { run_root(r.header_, r.layout_, body); });
+  pid_t pid = r_.start_root(body);
   if (pid < 0) {
     fail(Failure::misuse, std::string("fork failed: ") + std::strerror(errno));
     return std::move(out_);
   }
+  // The next schedule's root is forked the first time this schedule leaves the explorer idle
+  // (wait_parked), or at its end.
+  next_body_ = r_.more_ ? &body : nullptr;
   Task root;
   root.name = "main";
   root.pid = pid;
@@ -736,6 +753,7 @@ Outcome Runner::Execution::run(const std::function<void()>& body) {
     fail(Failure::mismatch, strategy_.error());
   }
   teardown();
+  if (next_body_) r_.fork_standby(*next_body_);
   if (out_.failed()) out_.output = r_.trees_.output_tail(kOutputTail);
   return std::move(out_);
 }
@@ -856,6 +874,28 @@ Runner::Runner(const Options& o) : opts_(o) {
 Runner::~Runner() {
   if (eventfd_ >= 0) ::close(eventfd_);
   munmap(header_, layout_.size());
+}
+
+pid_t Runner::fork_standby(const std::function<void()>& body) {
+  Header* h = header_;
+  const Layout layout = layout_;
+  const std::uint32_t gen = h->start_gen.load(std::memory_order_seq_cst);
+  const pid_t explorer = getpid();
+  standby_body_ = &body;
+  return trees_.fork_standby([h, layout, &body, gen, explorer] {
+    run_root(h, layout, body, gen, explorer);
+  });
+}
+
+pid_t Runner::start_root(const std::function<void()>& body) {
+  if (trees_.standby() < 0 || standby_body_ != &body) {
+    if (fork_standby(body) < 0) return -1;
+  }
+  pid_t pid = trees_.adopt_standby();
+  // Pairs with the root's seq_cst load: the resets of the region above happen before it looks.
+  header_->start_gen.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(header_->start_gen, INT_MAX);
+  return pid;
 }
 
 Outcome Runner::run(const std::function<void()>& body, Scheduler& s, bool unbuffered) {

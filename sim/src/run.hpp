@@ -43,9 +43,17 @@ class Runner {
   // Draw each schedule's timeline into its Outcome (info.timeline): for the HTML report of a
   // failure, off while exploring (it costs a string per step).
   void record_timeline(bool on) { timeline_ = on; }
+  // Whether another schedule of the same body follows this one: if so, its root is forked while
+  // this one runs (a standby, waiting to be started), which takes the fork and the new
+  // process's first scheduling off the next schedule's path. Off by default (a replay runs one).
+  void expect_more(bool more) { more_ = more; }
 
  private:
   class Execution;
+  // Starts a schedule's root: the standby when it was forked for body, else a new one. Its pid,
+  // or -1 with errno set.
+  pid_t start_root(const std::function<void()>& body);
+  pid_t fork_standby(const std::function<void()>& body);
   Options opts_;
   Trees trees_;
   CoverageLog coverage_;
@@ -53,6 +61,8 @@ class Runner {
   Header* header_ = nullptr;
   int eventfd_ = -1;
   bool timeline_ = false;
+  bool more_ = false;
+  const std::function<void()>* standby_body_ = nullptr;  // what the standby will run
 };
 
 }  // namespace ceramic::sim::detail

@@ -39,6 +39,9 @@ class Scheduler {
   virtual bool redundant() const { return false; }
   // dfs: every interleaving has been explored.
   virtual bool complete() const { return false; }
+  // dfs split over workers: whether the schedule that just ended (end()) is this worker's to
+  // count and report; another's, or cut short at the split, when not (dfs.cpp).
+  virtual bool owned() const { return true; }
   // A reason to stop this schedule as a mismatch, or "".
   const std::string& error() const { return error_; }
 
@@ -49,7 +52,8 @@ class Scheduler {
 std::unique_ptr<Scheduler> make_random(std::uint64_t seed);
 std::unique_ptr<Scheduler> make_pct(std::uint64_t seed, int depth);
 // reduce: skip interleavings that differ only in the order of independent transitions.
-std::unique_ptr<Scheduler> make_dfs(bool reduce);
+// part, parts: explore only part `part` of the tree split in `parts` (dfs.cpp), 0 and 1: all.
+std::unique_ptr<Scheduler> make_dfs(bool reduce, unsigned part = 0, unsigned parts = 1);
 std::unique_ptr<Scheduler> make_replay(Schedule schedule);
 
 // splitmix64: the per-schedule seed of random and pct, so that schedule i is the same however

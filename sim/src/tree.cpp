@@ -58,23 +58,29 @@ Trees::Trees() {
 }
 
 Trees::~Trees() {
+  drop_standby();
   reap(true);
   prctl(PR_SET_CHILD_SUBREAPER, saved_subreaper_);
   if (output_fd_ >= 0) ::close(output_fd_);
 }
 
-void Trees::begin() {
-  reap(false);
+pid_t Trees::adopt_standby() {
+  if (standby_ < 0) return -1;
+  if (dying_.size() > 8) reap(false);  // usually done while the explorer is idle
   if (output_fd_ >= 0 && ftruncate(output_fd_, 0) != 0) {
     // only the captured output is affected
   }
-  std::fflush(nullptr);  // or the tree would print the explorer's buffered output again
+  root_ = pgid_ = standby_;
+  standby_ = -1;
+  return root_;
 }
 
-void Trees::started(pid_t root) {
-  root_ = root;
-  pgid_ = root;
-  setpgid(root, root);
+void Trees::drop_standby() {
+  if (standby_ < 0) return;
+  ::kill(standby_, SIGKILL);
+  while (waitpid(standby_, nullptr, __WALL) < 0 && errno == EINTR) {
+  }
+  standby_ = -1;
 }
 
 int Trees::watch(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -27,16 +28,32 @@ class Trees {
 
   int output_fd() const { return output_fd_; }
 
-  // Forks a new tree's root in its own process group; the child runs child() and never returns
-  // here. Clears the captured output first. Returns the root's pid, or -1 with errno set.
+  // Forks the root of a tree to come (the standby) in its own process group, so that the fork
+  // and the new process's first scheduling are paid while the current tree runs. The child runs
+  // child(), which must wait until it is started, and never returns here. Replaces a standby
+  // left from before (killed and reaped). Returns its pid, or -1 with errno set.
   template <class F>
-  pid_t fork_root(F&& child) {
-    begin();
+  pid_t fork_standby(F&& child) {
+    drop_standby();
+    std::fflush(nullptr);  // or the tree would print the explorer's buffered output again
     pid_t pid = ::fork();
     if (pid == 0) child();
-    if (pid > 0) started(pid);
+    if (pid > 0) {
+      setpgid(pid, pid);
+      standby_ = pid;
+    }
     return pid;
   }
+  // The standby's pid, or -1.
+  pid_t standby() const { return standby_; }
+  // Makes the standby the current tree's root (the caller then starts it). Clears the captured
+  // output first. Returns its pid, or -1 when there is no standby.
+  pid_t adopt_standby();
+  // Kills and reaps the standby, if there is one.
+  void drop_standby();
+  // Reaps what has ended of the finished trees, without waiting (the explorer calls it when it
+  // is idle; adopt_standby() only when many are left).
+  void reap_finished() { reap(false); }
 
   // A pidfd for pid (readable once the process has terminated), or -1.
   static int watch(pid_t pid);
@@ -52,10 +69,9 @@ class Trees {
   void finish(bool kill, bool wait);
 
  private:
-  void begin();
-  void started(pid_t root);
   void reap(bool block);
 
+  pid_t standby_ = -1;  // forked, not yet adopted
   pid_t root_ = -1;   // until waited for
   pid_t pgid_ = -1;   // the current tree's process group
   std::vector<pid_t> dying_;  // process groups of finished trees, not yet all reaped

@@ -112,7 +112,7 @@ struct Options {
   std::chrono::milliseconds time_budget{0};   // stop starting schedules after this (0: none)
   unsigned shard_index = 0;        // run only iterations i with i % shard_count == shard_index,
   unsigned shard_count = 1;        //   so that n machines split one exploration (random, pct)
-  unsigned workers = 1;            // explorer processes on this machine (random, pct)
+  unsigned workers = 1;            // explorer processes on this machine (dfs: split its tree)
   int progress = -1;               // progress line on stderr: 1 on, 0 off, -1 if it is a terminal
   std::chrono::milliseconds step_timeout{10000};   // longest a process may run between points
   std::size_t max_value_bytes = std::size_t{1} << 20;
