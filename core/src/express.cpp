@@ -1,6 +1,5 @@
 #include "express.hpp"
 
-#include <algorithm>
 #include <cstring>
 
 #include "ceramic/detail/futex.hpp"
@@ -59,20 +58,17 @@ bool express_channel(const Geometry& g) noexcept {
 bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noexcept {
   ExpressLine& x = r.hdr().x;
   if (len > kExpressBytes || state_of(x) != kXWaiting) return false;
-  if (!identity_alive(x.owner.load(std::memory_order_relaxed))) return false;  // tidied under the lock
+  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
+  if (!identity_alive(owner)) return false;  // tidied under the lock
   const std::uint64_t me = self_identity();
   std::uint64_t expected = 0;
   if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
-  // With claim held, no receiver parks: the waiter we take is the one there now, if any.
-  if (!move_if(x, kXWaiting, kXClaimed, true)) {
-    give_back_claim(x, me);
-    return false;
-  }
-  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
+  // With claim held, no receiver parks: the waiter we complete is the one there now, if any,
+  // and no one else writes the value bytes. The receiver reads them only in kXDone.
   x.len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
   std::memcpy(x.data, data, len);
-  // A CAS, not a store: a timed receiver may give up on us at its deadline plus the grace.
-  if (!move_if(x, kXClaimed, kXDone, false)) {
+  // A CAS: the receiver may withdraw at its deadline, or close take it, at the same moment.
+  if (!move_if(x, kXWaiting, kXDone, false)) {
     give_back_claim(x, me);
     return false;
   }
@@ -94,14 +90,14 @@ void tidy_express_locked(Region& r) noexcept {
   const std::uint32_t st = state_of(x);
   if (st == kXEmpty) return;
   if (identity_alive(x.owner.load(std::memory_order_relaxed))) return;
-  // The receiver died. Waiting: no one else may move it now but a claimer (whose CAS then
-  // fails). Done: its claimer is finished, so the claim is void. Claimed: leave it to the
-  // claimer, which completes it; the next tidy empties it.
+  // The receiver died. Waiting: a claimer's CAS may race ours (one wins; a sender that wins
+  // has delivered to the dead, as a sender that completed a slot just before its owner died).
+  // Done: its claimer is finished, so the claim is void.
   if (st == kXWaiting) {
     move_if(x, kXWaiting, kXEmpty, true);
   } else if (st == kXDone) {
     leave(x, true);
-  } else if (st == kXClosed) {
+  } else {
     x.state.store(kXEmpty, std::memory_order_release);
   }
 }
@@ -126,32 +122,24 @@ void close_express_locked(Region& r) noexcept { move_if(r.hdr().x, kXWaiting, kX
 End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer) {
   ExpressLine& x = r.hdr().x;
   const Geometry& geo = r.geo();
+  // A sender that claimed us and died before completing us (its claim stays): we then leave,
+  // and start again under the lock (a sender that found us claimed may have queued meanwhile,
+  // and would never meet us here).
+  const Partner claimer{&x.claim, nullptr, 0, true};
   for (;;) {
     switch (state_of(x)) {
       case kXWaiting: {
-        const WaitEnd we = wait_state(x.state, kXWaiting, std::min(d, now_ns() + kWaitSliceNs));
+        const WaitEnd we = wait_state(x.state, kXWaiting, d, &claimer);
         if (we == WaitEnd::changed) continue;
-        if (past(d)) {
-          if (move_if(x, kXWaiting, kXEmpty, true)) return End::timeout;
-          continue;  // claimed or closed first
-        }
-        // A slice passed. A sender that claimed us and died before taking us: a sender that
-        // found us claimed may have queued in a slot meanwhile, and would never meet us here.
-        // Leave, and start again under the lock.
-        if (std::uint64_t c = x.claim.load(std::memory_order_acquire); c != 0 && !identity_alive(c)) {
-          x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
+        if (we == WaitEnd::partner_died) {
+          if (std::uint64_t c = x.claim.load(std::memory_order_acquire); c != 0 && !identity_alive(c)) {
+            x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
+          }
           if (move_if(x, kXWaiting, kXEmpty, true)) return End::retry;
+          continue;  // completed or closed first
         }
-        continue;
-      }
-      case kXClaimed: {
-        const Partner claimer{&x.claim, nullptr, 0};
-        const WaitEnd we = wait_state(x.state, kXClaimed, with_grace(d), &claimer);
-        if (we == WaitEnd::changed) continue;
-        // The claimer died, or held us past the grace: withdraw (its CAS to kXDone then fails).
-        if (!move_if(x, kXClaimed, kXEmpty, true)) continue;
-        claim_free(x);
-        return we == WaitEnd::deadline ? End::timeout : End::peer_died;
+        if (move_if(x, kXWaiting, kXEmpty, true)) return End::timeout;
+        continue;  // completed or closed first
       }
       case kXDone: {
         const std::uint32_t len = x.len.load(std::memory_order_relaxed);

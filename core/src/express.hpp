@@ -6,34 +6,31 @@
 // other receiver is queued, waits on the express line instead of a slot. It parks under the
 // channel lock, so the checks that make waiting right (no sender queued, not closed, FIFO among
 // receivers) are the lock's. A sender then completes it without the lock: a CAS on `claim`
-// makes it the only sender that may, a CAS on `state` takes the receiver, it writes the value
-// and a CAS publishes kXDone. The locked path (a sender that found the line busy, a select's
-// poll) completes it the same way, and prefers it to the slot queue: it waited first.
+// makes it the only sender that may, it writes the value, and one CAS moves the state from
+// kXWaiting to kXDone. The locked path (a sender that found the line busy, a select's poll)
+// completes it the same way, and prefers it to the slot queue: it waited first.
 //
 // Transitions (state; claim in brackets):
 //   kXEmpty   -> kXWaiting   receiver, under the lock, with claim 0        (park_express_locked)
-//   kXWaiting -> kXClaimed   the sender holding claim, CAS                   (express_send)
-//   kXClaimed -> kXDone      the same sender, CAS, after writing len and data
+//   kXWaiting -> kXDone      the sender holding claim, CAS, after writing len and data
+//                            (express_send)
 //   kXWaiting -> kXClosed    close(), under the lock, CAS
-//   kXWaiting, kXClaimed -> kXEmpty
-//                            the receiver, CAS, giving up (its deadline; its claimer died)
+//   kXWaiting -> kXEmpty     the receiver, CAS, giving up (its deadline; a claimer that died)
 //   kXDone, kXClosed -> kXEmpty   the receiver, once it took the outcome
 //   any       -> kXEmpty     under the lock, for a receiver that died (tidy_express_locked)
+// Every move out of kXWaiting is a CAS, so exactly one wins: the sender's (delivered), or a
+// withdrawal or close (the sender finds its CAS failed: nothing delivered, it tries the locked
+// path). The value bytes are read only in kXDone, and only the claim holder writes them.
 // claim: 0 -> S by the sender S's CAS; back to 0 by S itself when it did not complete the
 // receiver, by the receiver once it took S's value (S touches nothing after kXDone), or by
 // anyone, by CAS, once S is dead. While S holds claim no receiver can park, so the state S
 // moves from kXWaiting is the waiter's S saw or none: no ABA.
 //
-// Why a select stays atomic (#14: one consistent view of its channels). A select looks at its
-// channels holding all their locks. Without a lock, the express line can only lose its waiter
-// (a claim, a withdrawal): nothing becomes ready without the lock. So a case the select saw not
-// ready stays not ready until it lets go, and the view it took is the view at its last look.
+// Cost. A sender reads the state, CASes claim and the state (one line, which it then holds
+// while it writes the value), and the receiver reads it once and empties it: the line crosses
+// between the two cores about four times a hand-off, where the minimal one-word hand-off needs
+// two, and the channel lock is taken only by the receiver that parks.
 //
-// Memory ordering: the receiver writes owner before its release store of kXWaiting; a sender
-// reads it after an acquire load of the state. The claimer's len and data precede its
-// release CAS to kXDone, which the receiver's acquire load pairs with; the receiver's reads
-// precede its release stores of claim 0 and kXEmpty, which the next claimer's acquire CAS on
-// claim pairs with.
 #pragma once
 
 #include <sys/types.h>
@@ -69,10 +66,9 @@ void tidy_express_locked(Region& r) noexcept;
 bool park_express_locked(Region& r) noexcept;
 
 // The parked receiver's wait, after the lock is dropped: until a sender delivers (ok), close
-// (closed), the deadline (timeout: withdrawn), or a claimer that died (retry; peer_died when
-// timed). A claimer holds the receiver for microseconds; a timed receiver gives it until the
-// deadline plus kWithdrawGrace, then withdraws. Always leaves the line (kXEmpty) before it
-// returns or throws.
+// (closed), the deadline (timeout: withdrawn by CAS, which a claimer's completion races for), or
+// a claimer that died holding claim (retry: the receiver leaves and starts again under the
+// lock). Always leaves the line (kXEmpty) before it returns or throws.
 End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer);
 
 // Under the lock, close(): releases the waiting receiver with kXClosed.

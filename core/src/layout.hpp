@@ -246,15 +246,14 @@ struct alignas(64) SlotWaitLine {
 inline constexpr std::size_t kExpressBytes = 40;
 struct alignas(64) ExpressLine {
   std::atomic<std::uint32_t> state;  // futex word; ExpressState, kSleeper or-ed in by the waiter
-  std::atomic<std::uint32_t> len;    // written by the claimer before kXDone
+  std::atomic<std::uint32_t> len;    // written by the claimer before its CAS to kXDone
   std::atomic<std::uint64_t> owner;  // the waiting receiver's process identity
   std::atomic<std::uint64_t> claim;  // 0, or the identity of the sender that claims the waiter
   unsigned char data[kExpressBytes];
 };
 enum ExpressState : std::uint32_t {
   kXEmpty = 0,    // no one waits here
-  kXWaiting = 1,  // a receiver waits (owner)
-  kXClaimed = 2,  // a sender (claim) is writing its value
+  kXWaiting = 1,  // a receiver waits (owner); a sender holding claim may be writing its value
   kXDone = 3,     // the value is there: the receiver takes it and empties the line
   kXClosed = 4,   // the channel was closed while the receiver waited
 };

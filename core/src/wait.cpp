@@ -81,6 +81,7 @@ std::optional<WaitEnd> spin_then_yield(Unchanged unchanged, std::int64_t budget,
 
 bool Partner::alive() const noexcept {
   if (owner == nullptr) return true;
+  if (none_is_alive && owner->load(std::memory_order_acquire) == 0) return true;
   if (!owner_alive(*owner)) return false;
   return ticket == nullptr || __atomic_load_n(ticket, __ATOMIC_ACQUIRE) == expected_ticket;
 }

@@ -21,6 +21,7 @@ struct Partner {
   const std::atomic<std::uint64_t>* owner = nullptr;
   const std::uint32_t* ticket = nullptr;
   std::uint32_t expected_ticket = 0;
+  bool none_is_alive = false;  // an owner word of 0 (no partner yet) counts as alive
   bool alive() const noexcept;
 };
 
