@@ -58,13 +58,17 @@ bool express_channel(const Geometry& g) noexcept {
 bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noexcept {
   ExpressLine& x = r.hdr().x;
   if (len > kExpressBytes || state_of(x) != kXWaiting) return false;
-  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
-  if (!identity_alive(owner)) return false;  // tidied under the lock
   const std::uint64_t me = self_identity();
   std::uint64_t expected = 0;
   if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
-  // With claim held, no receiver parks: the waiter we complete is the one there now, if any,
-  // and no one else writes the value bytes. The receiver reads them only in kXDone.
+  // With claim held, no receiver parks: the waiter we complete is the one there now, if any
+  // (read its owner only now: the one we saw waiting may have left, and another parked, before
+  // our claim), and no one else writes the value bytes. The receiver reads them only in kXDone.
+  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
+  if (!identity_alive(owner)) {  // tidied under the lock
+    give_back_claim(x, me);
+    return false;
+  }
   x.len.store(static_cast<std::uint32_t>(len), std::memory_order_relaxed);
   std::memcpy(x.data, data, len);
   // A CAS: the receiver may withdraw at its deadline, or close take it, at the same moment.
