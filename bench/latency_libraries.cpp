@@ -74,18 +74,18 @@ int iceoryx_peer_main(const char* args);
 
 namespace {
 
-std::size_t message_size(const benchmark::State& state) {
+[[maybe_unused]] std::size_t message_size(const benchmark::State& state) {
   return static_cast<std::size_t>(state.range(0));
 }
 
 // bytes_per_second: one message per one-way trip (two per iteration), as in latency_sizes.cpp.
-void count_bytes(benchmark::State& state) {
+[[maybe_unused]] void count_bytes(benchmark::State& state) {
   if (!state.error_occurred())
     state.SetBytesProcessed(state.iterations() * 2 * static_cast<std::int64_t>(state.range(0)));
 }
 
 // The round-trip number a received message of `size` bytes carries, if its two stamps agree.
-bool read_stamp(const void* msg, std::size_t size, std::uint64_t& v) {
+[[maybe_unused]] bool read_stamp(const void* msg, std::size_t size, std::uint64_t& v) {
   std::uint64_t head = 0;
   std::memcpy(&head, msg, sizeof head);
   if (!has_stamp(static_cast<const char*>(msg), size, head)) return false;
@@ -94,7 +94,7 @@ bool read_stamp(const void* msg, std::size_t size, std::uint64_t& v) {
 }
 
 // A name no other run of this binary uses at the same time: pid and a counter.
-std::string unique_tag() {
+[[maybe_unused]] std::string unique_tag() {
   static std::atomic<unsigned> serial{0};
   return std::to_string(getpid()) + "-" + std::to_string(serial.fetch_add(1));
 }
