@@ -7,11 +7,10 @@
 #   bash scripts/bench.sh --benchmark_filter=mpmc      # extra flags go to ceramic-bench
 #
 # Each family of benchmarks (one benchmark function, all its arguments and repetitions) runs in a
-# fresh process, so that no figure depends on what ran before it in the same process: in one
-# process the earlier families leave a larger heap (every fork copies more page tables), children
-# and threads being torn down, and per-thread state such as ceramic's spin learner
-# (docs/performance.md, "One process per family"). The ratio table is computed at the end from
-# the merged JSON (ceramic-bench --ratios_from).
+# fresh process, so that no figure depends on what ran before it in the same process (the heap
+# every fork copies, per-thread state such as ceramic's spin learner), and a filtered re-run
+# measures what the suite measured (docs/performance.md, "One process per family"). The ratio
+# table is computed at the end from the merged JSON (ceramic-bench --ratios_from).
 #
 # Outputs: docs/figures/bench.json (every repetition of every family, with the load average when
 # its family started), docs/figures/bench.txt (the console tables with medians, the load average
