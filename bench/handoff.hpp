@@ -70,6 +70,9 @@ struct alignas(64) Word {
   std::atomic<std::uint32_t> seq{0};       // futex word; written by the writer only
   std::atomic<std::uint32_t> sleeping{0};  // spin_then_futex: 1 while the reader may sleep
   std::atomic<std::uint64_t> value{0};     // payload, published by seq
+  // spin: how often the reader gave up polling and yielded (rare; docs/performance.md, "One
+  // process per family": each one costs the 4096 polls before it, about 100 us here).
+  std::atomic<std::uint32_t> yields{0};
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
@@ -106,7 +109,10 @@ inline std::uint32_t wait_change(Word& w, std::uint32_t old, const StopFlag& sto
         // Tens of microseconds without progress: the peer is not running (another task has its
         // CPU). Let it run, rather than burn our whole time slice; a handoff between two
         // running sides never gets here.
-        if (W == Wait::spin) sched_yield();
+        if (W == Wait::spin) {
+          w.yields.fetch_add(1, std::memory_order_relaxed);
+          sched_yield();
+        }
       }
     }
     if (now != old) return now;

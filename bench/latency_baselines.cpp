@@ -160,6 +160,12 @@ class WordLink {
     futex_wake(s_->ping.seq, 1);
     futex_wake(s_->pong.seq, 1);
   }
+  // spin: the yields of both sides (handoff.hpp), reported per million one-way handoffs.
+  std::uint64_t yields() const
+    requires(W == Wait::spin)
+  {
+    return std::uint64_t{s_->ping.yields.load()} + s_->pong.yields.load();
+  }
 
  private:
   struct Shared {

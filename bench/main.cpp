@@ -4,16 +4,30 @@
 // the repetitions (or the single run when there are none) so that the ratios at the end come
 // from the very run printed above them. Machine-readable output: --benchmark_out=FILE
 // --benchmark_out_format=json (the console format is always used on stdout).
+//
+// --ratios_from=A.json[,B.json...] runs nothing: it prints the ratio table from the JSON output
+// of earlier runs (scripts/bench.sh runs each family of benchmarks in a fresh process and merges
+// their outputs). --ceramic_iceoryx_peer=... makes this binary the peer of an iceoryx benchmark
+// (latency_libraries.cpp starts it).
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
+
+namespace bench {
+extern const char* const kIceoryxPeerFlag;
+int iceoryx_peer_main(const char* args);
+}  // namespace bench
 
 namespace {
 
@@ -28,11 +42,43 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void PrintRatios(std::ostream& out) const;
 
+  // One benchmark of a JSON output file (Google Benchmark's format). Errors are skipped.
+  void remember_json(const nlohmann::json& b) {
+    if (b.value("error_occurred", false)) return;
+    const std::string type = b.value("run_type", "");
+    const bool median = type == "aggregate";
+    if (median && b.value("aggregate_name", "") != "median") return;
+    if (!median && type != "iteration") return;
+    std::map<std::string, double> counters;
+    for (const char* name : kCounters) {
+      if (auto it = b.find(name); it != b.end() && it->is_number()) counters[name] = *it;
+    }
+    remember(key_of_run_name(b.value("run_name", "")), median, counters);
+  }
+
  private:
   struct Result {
     bool median = false;
     std::map<std::string, double> metrics;  // ns_one_way, GB/s, Mmsg/s, us/sched, ns/thread
   };
+  static constexpr const char* kCounters[] = {"ns_one_way", "bytes_per_second",
+                                              "items_per_second", "us_per_schedule",
+                                              "ns_per_thread"};
+
+  // "BM_x/8/min_time:0.300/real_time" -> "BM_x/8", as run_name.function_name + "/" + args.
+  static std::string key_of_run_name(const std::string& run_name) {
+    std::stringstream in(run_name);
+    std::string part, key;
+    std::getline(in, key, '/');
+    while (std::getline(in, part, '/')) {
+      if (part == "real_time" || part == "manual_time" || part.rfind("min_time:", 0) == 0 ||
+          part.rfind("iterations:", 0) == 0 || part.rfind("repeats:", 0) == 0 ||
+          part.rfind("threads:", 0) == 0)
+        continue;
+      key += "/" + part;
+    }
+    return key;
+  }
 
   void remember(const Run& run) {
     if (run.error_occurred) return;
@@ -40,19 +86,25 @@ class RatioReporter : public benchmark::ConsoleReporter {
     if (median && run.aggregate_name != "median") return;
     std::string key = run.run_name.function_name;
     if (!run.run_name.args.empty()) key += "/" + run.run_name.args;
+    std::map<std::string, double> counters;
+    for (const char* name : kCounters) {
+      if (auto it = run.counters.find(name); it != run.counters.end())
+        counters[name] = it->second.value;
+    }
+    remember(key, median, counters);
+  }
+
+  void remember(const std::string& key, bool median, const std::map<std::string, double>& c) {
     Result& r = results_[key];
     if (r.median && !median) return;
     r.median = median;
-    if (auto it = run.counters.find("ns_one_way"); it != run.counters.end())
-      r.metrics["ns_one_way"] = it->second.value;
-    if (auto it = run.counters.find("bytes_per_second"); it != run.counters.end())
-      r.metrics["GB/s"] = it->second.value / 1e9;
-    if (auto it = run.counters.find("items_per_second"); it != run.counters.end())
-      r.metrics["Mmsg/s"] = it->second.value / 1e6;
-    if (auto it = run.counters.find("us_per_schedule"); it != run.counters.end())
-      r.metrics["us/sched"] = it->second.value;
-    if (auto it = run.counters.find("ns_per_thread"); it != run.counters.end())
-      r.metrics["ns/thread"] = it->second.value;
+    if (auto it = c.find("ns_one_way"); it != c.end()) r.metrics["ns_one_way"] = it->second;
+    if (auto it = c.find("bytes_per_second"); it != c.end())
+      r.metrics["GB/s"] = it->second / 1e9;
+    if (auto it = c.find("items_per_second"); it != c.end())
+      r.metrics["Mmsg/s"] = it->second / 1e6;
+    if (auto it = c.find("us_per_schedule"); it != c.end()) r.metrics["us/sched"] = it->second;
+    if (auto it = c.find("ns_per_thread"); it != c.end()) r.metrics["ns/thread"] = it->second;
   }
 
   std::optional<double> lookup(const std::string& key, const std::string& metric) const {
@@ -112,6 +164,23 @@ const Ratio kRatios[] = {
      "BM_ceramic_pingpong_size_threads/65536", "ns_one_way"},
     {"mutex+cv 16 MiB / ceramic 16 MiB threads", "BM_mutexcv_pingpong_size_threads/16777216",
      "BM_ceramic_pingpong_size_threads/16777216", "ns_one_way"},
+    // The libraries a user would pick instead (latency_libraries.cpp): above 1, ceramic is faster.
+    {"boost mq 8 B / ceramic 8 B proc", "BM_boost_mq_pingpong_size_proc/8",
+     "BM_ceramic_pingpong_size_proc/8", "ns_one_way"},
+    {"boost mq 64 KiB / ceramic 64 KiB proc", "BM_boost_mq_pingpong_size_proc/65536",
+     "BM_ceramic_pingpong_size_proc/65536", "ns_one_way"},
+    {"boost mq 1 MiB / ceramic 1 MiB proc", "BM_boost_mq_pingpong_size_proc/1048576",
+     "BM_ceramic_pingpong_size_proc/1048576", "ns_one_way"},
+    {"boost mq 16 MiB / ceramic 16 MiB proc", "BM_boost_mq_pingpong_size_proc/16777216",
+     "BM_ceramic_pingpong_size_proc/16777216", "ns_one_way"},
+    {"iceoryx 8 B / ceramic 8 B proc", "BM_iceoryx_pingpong_size_proc/8",
+     "BM_ceramic_pingpong_size_proc/8", "ns_one_way"},
+    {"iceoryx 64 KiB / ceramic 64 KiB proc", "BM_iceoryx_pingpong_size_proc/65536",
+     "BM_ceramic_pingpong_size_proc/65536", "ns_one_way"},
+    {"iceoryx 1 MiB / ceramic 1 MiB proc", "BM_iceoryx_pingpong_size_proc/1048576",
+     "BM_ceramic_pingpong_size_proc/1048576", "ns_one_way"},
+    {"iceoryx 16 MiB / ceramic 16 MiB proc", "BM_iceoryx_pingpong_size_proc/16777216",
+     "BM_ceramic_pingpong_size_proc/16777216", "ns_one_way"},
     {"ceramic 1x1 proc / pipe 1x1", "BM_ceramic_mpmc_proc/senders:1/receivers:1",
      "BM_pipe_mpmc_proc/senders:1/receivers:1", "Mmsg/s"},
     {"ceramic 4x4 proc / pipe 4x4", "BM_ceramic_mpmc_proc/senders:4/receivers:4",
@@ -173,7 +242,37 @@ void RatioReporter::PrintRatios(std::ostream& out) const {
 
 }  // namespace
 
+// --ratios_from: the ratio table of earlier runs' JSON files (comma-separated).
+int print_ratios_from(const std::string& files) {
+  RatioReporter reporter(benchmark::ConsoleReporter::OO_Tabular);
+  std::stringstream list(files);
+  std::string path;
+  while (std::getline(list, path, ',')) {
+    std::ifstream in(path);
+    if (!in) {
+      std::cerr << "ceramic-bench: cannot read " << path << "\n";
+      return 1;
+    }
+    try {
+      const nlohmann::json doc = nlohmann::json::parse(in);
+      for (const auto& b : doc.at("benchmarks")) reporter.remember_json(b);
+    } catch (const nlohmann::json::exception& e) {
+      std::cerr << "ceramic-bench: " << path << " is not Google Benchmark JSON: " << e.what()
+                << "\n";
+      return 1;
+    }
+  }
+  reporter.PrintRatios(std::cout);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strncmp(argv[1], bench::kIceoryxPeerFlag,
+                                std::strlen(bench::kIceoryxPeerFlag)) == 0)
+    return bench::iceoryx_peer_main(argv[1] + std::strlen(bench::kIceoryxPeerFlag));
+  constexpr const char* kRatiosFrom = "--ratios_from=";
+  if (argc == 2 && std::strncmp(argv[1], kRatiosFrom, std::strlen(kRatiosFrom)) == 0)
+    return print_ratios_from(argv[1] + std::strlen(kRatiosFrom));
   // A peer that dies must show up as a failed write (EPIPE), not kill the whole suite.
   signal(SIGPIPE, SIG_IGN);
   benchmark::Initialize(&argc, argv);

@@ -105,6 +105,10 @@ void measure_round_trips(benchmark::State& state, Link& link, PeerControl& ctl, 
   const double iters = static_cast<double>(state.iterations());
   state.counters["ns_one_way"] = (static_cast<double>(elapsed) - slept) / (2 * iters);
   if (slept > 0) state.counters["us_sleep"] = slept / iters / 1e3;
+  // A spinning link counts how often a side gave up polling: each such stall costs as much as
+  // thousands of handoffs, so a few per million move the mean (docs/performance.md).
+  if constexpr (requires { link.yields(); })
+    state.counters["yields_per_M"] = static_cast<double>(link.yields()) * 1e6 / (2 * iters);
 }
 
 // Peer: ForkedPeer or ceramic::Proc (constructed from a callable; pid(); join_for()).

@@ -159,6 +159,39 @@ def latency_vs_size(res, out_dir):
     save(fig, out_dir, "latency_vs_size.png")
 
 
+def libraries(res, out_dir):
+    """ceramic against the libraries a C++ user would pick instead, processes, 8 B to 16 MiB."""
+    series = [
+        ("ceramic Chan<std::string>", "BM_ceramic_pingpong_size_proc", CERAMIC, "-"),
+        ("iceoryx (WaitSet, loan + copy)", "BM_iceoryx_pingpong_size_proc", BASELINES[3], "-"),
+        ("Boost.Interprocess message_queue", "BM_boost_mq_pingpong_size_proc", BASELINES[0], "-"),
+        ("socketpair", "BM_socketpair_pingpong_size_proc", BASELINES[1], "--"),
+        ("pipe", "BM_pipe_pingpong_size_proc", BASELINES[2], "--"),
+    ]
+    if not any(res.runs.get(f"{name}/{s}") for _l, name, _c, _s in series[1:3] for s in SIZES):
+        return  # a run without the library benchmarks (filtered, or built without them)
+    fig, (lat, bw) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for label, name, color, style in series:
+        keys = [f"{name}/{s}" for s in SIZES]
+        errorbar_series(lat, SIZES, [res.stat(k, "ns_one_way") for k in keys], label=label,
+                        color=color, linestyle=style)
+        errorbar_series(bw, SIZES, [res.stat(k, "bytes_per_second", 1e-9) for k in keys],
+                        label=label, color=color, linestyle=style)
+    for ax in (lat, bw):
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(bytes_label))
+        ax.set_xticks(SIZES)
+        ax.set_xlabel("value size")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_yscale("log")
+    lat.set_ylabel("one-way latency (ns, log)")
+    lat.set_title("Two processes, ping-pong: ceramic and the alternatives")
+    bw.set_ylabel("GB/s (10^9 B/s, log)")
+    bw.set_title("Bytes moved per second, one way")
+    lat.legend(fontsize=8)
+    save(fig, out_dir, "libraries.png")
+
+
 def latency_8b(res, out_dir):
     names = sorted(k for k in res.runs if "_pingpong_" in k and "/" not in k)
     rows = []
@@ -344,7 +377,7 @@ def main():
     res = Results(sys.argv[1])
     out_dir = sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
-    for draw in (latency_vs_size, latency_8b, mpmc, throughput, select, sim, detector):
+    for draw in (latency_vs_size, libraries, latency_8b, mpmc, throughput, select, sim, detector):
         draw(res, out_dir)
 
 
