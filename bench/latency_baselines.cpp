@@ -312,5 +312,11 @@ void BM_spin_pingpong_threads(benchmark::State& state) {
 }
 BENCHMARK(BM_spin_pingpong_threads)->Apply(timed);
 
+void BM_spinfutex_pingpong_threads(benchmark::State& state) {
+  WordLink<Wait::spin_then_futex> link;
+  pingpong_threads(state, link);
+}
+BENCHMARK(BM_spinfutex_pingpong_threads)->Apply(timed);
+
 }  // namespace
 }  // namespace bench

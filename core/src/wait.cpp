@@ -1,6 +1,7 @@
 #include "wait.hpp"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <linux/futex.h>
 
 #include <sched.h>
@@ -31,6 +32,13 @@ struct SpinPolicy {
   bool woke_someone = false;
 };
 thread_local SpinPolicy t_spin;
+
+// A forked child starts with the spin policy's defaults, not with what the forking thread had
+// learnt about its own partners.
+[[maybe_unused]] const int g_spin_atfork = [] {
+  pthread_atfork(nullptr, nullptr, [] { t_spin = SpinPolicy{}; });
+  return 0;
+}();
 
 std::int64_t spin_budget(std::int64_t expected_ns) noexcept {
   SpinPolicy& p = t_spin;
