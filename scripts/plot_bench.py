@@ -125,51 +125,9 @@ def save(fig, out_dir, name):
 SIZES = [8, 64, 512, 4096, 65536, 1 << 20, 16 << 20]
 
 
-def latency_vs_size(res, out_dir):
-    series = [
-        ("ceramic Chan<std::string>, processes", "BM_ceramic_pingpong_size_proc", CERAMIC, "-"),
-        ("socketpair, processes", "BM_socketpair_pingpong_size_proc", BASELINES[1], "-"),
-        ("pipe, processes", "BM_pipe_pingpong_size_proc", BASELINES[2], "-"),
-        ("ceramic Chan<std::string>, threads", "BM_ceramic_pingpong_size_threads", CERAMIC_2, "--"),
-        ("mutex+cv slot, threads", "BM_mutexcv_pingpong_size_threads", BASELINES[3], "--"),
-    ]
-    fig, (lat, bw) = plt.subplots(1, 2, figsize=(12, 4.8))
-    for label, name, color, style in series:
-        keys = [f"{name}/{s}" for s in SIZES]
-        errorbar_series(lat, SIZES, [res.stat(k, "ns_one_way") for k in keys], label=label,
-                        color=color, linestyle=style)
-        errorbar_series(bw, SIZES, [res.stat(k, "bytes_per_second", 1e-9) for k in keys],
-                        label=label, color=color, linestyle=style)
-    for ax in (lat, bw):
-        ax.set_xscale("log", base=2)
-        ax.xaxis.set_major_formatter(FuncFormatter(bytes_label))
-        ax.set_xticks(SIZES)
-        ax.set_xlabel("value size")
-        ax.axvline(1024, color="grey", linestyle=":", linewidth=1)
-        ax.grid(True, which="major", alpha=0.3)
-    lat.set_yscale("log")
-    lat.set_ylabel("one-way latency (ns, log)")
-    lat.set_title("Rendezvous latency against value size")
-    lat.text(1100, lat.get_ylim()[0] * 1.3, "ceramic inline limit (1 KiB)", fontsize=7,
-             color="grey")
-    bw.set_yscale("log")
-    bw.set_ylabel("GB/s (10^9 B/s, log)")
-    bw.set_title("Bytes moved per second, one way")
-    lat.legend(fontsize=8)
-    save(fig, out_dir, "latency_vs_size.png")
-
-
-def libraries(res, out_dir):
-    """ceramic against the libraries a C++ user would pick instead, processes, 8 B to 16 MiB."""
-    series = [
-        ("ceramic Chan<std::string>", "BM_ceramic_pingpong_size_proc", CERAMIC, "-"),
-        ("iceoryx (WaitSet, loan + copy)", "BM_iceoryx_pingpong_size_proc", BASELINES[3], "-"),
-        ("Boost.Interprocess message_queue", "BM_boost_mq_pingpong_size_proc", BASELINES[0], "-"),
-        ("socketpair", "BM_socketpair_pingpong_size_proc", BASELINES[1], "--"),
-        ("pipe", "BM_pipe_pingpong_size_proc", BASELINES[2], "--"),
-    ]
-    if not any(res.runs.get(f"{name}/{s}") for _l, name, _c, _s in series[1:3] for s in SIZES):
-        return  # a run without the library benchmarks (filtered, or built without them)
+def size_panels(res, series):
+    """Latency and bandwidth against value size, one line per (label, benchmark, color, style),
+    both axes log scale; returns the figure and its two panels."""
     fig, (lat, bw) = plt.subplots(1, 2, figsize=(12, 4.8))
     for label, name, color, style in series:
         keys = [f"{name}/{s}" for s in SIZES]
@@ -185,9 +143,42 @@ def libraries(res, out_dir):
         ax.grid(True, which="major", alpha=0.3)
         ax.set_yscale("log")
     lat.set_ylabel("one-way latency (ns, log)")
-    lat.set_title("Two processes, ping-pong: ceramic and the alternatives")
     bw.set_ylabel("GB/s (10^9 B/s, log)")
     bw.set_title("Bytes moved per second, one way")
+    return fig, lat, bw
+
+
+def latency_vs_size(res, out_dir):
+    series = [
+        ("ceramic Chan<std::string>, processes", "BM_ceramic_pingpong_size_proc", CERAMIC, "-"),
+        ("socketpair, processes", "BM_socketpair_pingpong_size_proc", BASELINES[1], "-"),
+        ("pipe, processes", "BM_pipe_pingpong_size_proc", BASELINES[2], "-"),
+        ("ceramic Chan<std::string>, threads", "BM_ceramic_pingpong_size_threads", CERAMIC_2, "--"),
+        ("mutex+cv slot, threads", "BM_mutexcv_pingpong_size_threads", BASELINES[3], "--"),
+    ]
+    fig, lat, bw = size_panels(res, series)
+    for ax in (lat, bw):
+        ax.axvline(1024, color="grey", linestyle=":", linewidth=1)
+    lat.set_title("Rendezvous latency against value size")
+    lat.text(1100, lat.get_ylim()[0] * 1.3, "ceramic inline limit (1 KiB)", fontsize=7,
+             color="grey")
+    lat.legend(fontsize=8)
+    save(fig, out_dir, "latency_vs_size.png")
+
+
+def libraries(res, out_dir):
+    """ceramic against the libraries a C++ user would pick instead, processes, 8 B to 16 MiB."""
+    series = [
+        ("ceramic Chan<std::string>", "BM_ceramic_pingpong_size_proc", CERAMIC, "-"),
+        ("iceoryx (WaitSet, loan + copy)", "BM_iceoryx_pingpong_size_proc", BASELINES[3], "-"),
+        ("Boost.Interprocess message_queue", "BM_boost_mq_pingpong_size_proc", BASELINES[0], "-"),
+        ("socketpair", "BM_socketpair_pingpong_size_proc", BASELINES[1], "--"),
+        ("pipe", "BM_pipe_pingpong_size_proc", BASELINES[2], "--"),
+    ]
+    if not any(res.runs.get(f"{name}/{s}") for _l, name, _c, _s in series[1:3] for s in SIZES):
+        return  # a run without the library benchmarks (filtered, or built without them)
+    fig, lat, bw = size_panels(res, series)
+    lat.set_title("Two processes, ping-pong: ceramic and the alternatives")
     lat.legend(fontsize=8)
     save(fig, out_dir, "libraries.png")
 

@@ -20,6 +20,7 @@ using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
 using ceramic::simtest::contains;
+using ceramic::simtest::independent_pairs;
 using ceramic::simtest::quick;
 
 sim::Options dfs(unsigned workers, std::size_t iterations = 10000, bool reduce = true) {
@@ -39,20 +40,6 @@ void senders(int n, std::vector<int>* order = nullptr) {
     if (order) order->push_back(v);
   }
   for (auto& p : ps) p.join();
-}
-
-// n pairs of processes, each pair on a channel of its own: with reduction, 2^(n-1) schedules.
-void independent_pairs(int n) {
-  std::vector<Chan<int>> chans(static_cast<std::size_t>(n));
-  std::vector<Proc> procs;
-  for (int i = 0; i < n; ++i) {
-    Chan<int> c = chans[static_cast<std::size_t>(i)];
-    procs.emplace_back("S" + std::to_string(i), [c, i]() mutable { c.send(i); });
-    procs.emplace_back("R" + std::to_string(i), [c, i]() mutable {
-      sim::check(*c.recv() == i, "a pair received another pair's value");
-    });
-  }
-  for (auto& p : procs) p.join();
 }
 
 struct Program {

@@ -21,26 +21,13 @@ using ceramic::Chan;
 using ceramic::Proc;
 namespace sim = ceramic::sim;
 using ceramic::simtest::contains;
+using ceramic::simtest::independent_pairs;
 using ceramic::simtest::quick;
 
 sim::Options dfs(bool reduce, std::size_t iterations = 10000) {
   sim::Options o = quick(sim::Strategy::dfs, iterations);
   o.partial_order_reduction = reduce;
   return o;
-}
-
-// n pairs of processes, each pair on a channel of its own: n! orders, all equivalent.
-void independent_pairs(int n) {
-  std::vector<Chan<int>> chans(static_cast<std::size_t>(n));
-  std::vector<Proc> procs;
-  for (int i = 0; i < n; ++i) {
-    Chan<int> c = chans[static_cast<std::size_t>(i)];
-    procs.emplace_back("S" + std::to_string(i), [c, i]() mutable { c.send(i); });
-    procs.emplace_back("R" + std::to_string(i), [c, i]() mutable {
-      sim::check(*c.recv() == i, "a pair received another pair's value");
-    });
-  }
-  for (auto& p : procs) p.join();
 }
 
 // Sleep sets start every order of the first choice but cut the redundant ones short: n
