@@ -11,6 +11,8 @@
 // word. The partner that finds it copies the value straight into / out of that slot (small
 // values) and stores kDone; or, for values longer than a slot, the receiver pulls the bytes
 // from the sender's memory while the sender waits (kPulling), so large values cost one copy.
+// The commonest case, one receiver waiting alone for a short value, skips the slots and the
+// sender's lock: the receiver waits on the channel's express line (express.hpp).
 //
 // Select (select.cpp, "SELECT" in layout.hpp): a selecting thread reserves one slot per case, in
 // each case's channel, flagged as a select slot, and sleeps on all their state words at once
@@ -27,6 +29,7 @@
 //
 // Where each part lives: this file, a channel's life (create, open, close) and what send and
 // recv share (operation.hpp); send.cpp and recv.cpp, the operations' steps under the lock;
+// express.cpp, the lock-free hand-off to a lone waiting receiver;
 // waiters.cpp, what a waiter does on its own slot once queued or offered; values.cpp, a value's
 // way across (lengths, parking, the large-value pull); slots.cpp, the lock, queues and slots;
 // wait.cpp, spinning and sleeping on a state word; identity.cpp, who is alive.
