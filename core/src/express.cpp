@@ -1,5 +1,8 @@
 #include "express.hpp"
 
+#include <immintrin.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "ceramic/detail/futex.hpp"
@@ -58,14 +61,18 @@ bool express_channel(const Geometry& g) noexcept {
 bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noexcept {
   ExpressLine& x = r.hdr().x;
   if (len > kExpressBytes || state_of(x) != kXWaiting) return false;
+  // The waiter's liveness is judged before the line is written: the receiver spins reading
+  // the line, and whatever the sender does between its claim and its completing CAS is time
+  // in which the receiver can take the line back, which costs the sender another transfer.
+  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
+  if (!identity_alive(owner)) return false;  // tidied under the lock
   const std::uint64_t me = self_identity();
   std::uint64_t expected = 0;
   if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
-  // With claim held, no receiver parks: the waiter we complete is the one there now, if any
-  // (read its owner only now: the one we saw waiting may have left, and another parked, before
-  // our claim), and no one else writes the value bytes. The receiver reads them only in kXDone.
-  const std::uint64_t owner = x.owner.load(std::memory_order_relaxed);
-  if (!identity_alive(owner)) {  // tidied under the lock
+  // With claim held, no receiver parks: the waiter we complete is the one there now, if any,
+  // and no one else writes the value bytes (the receiver reads them only in kXDone). It must
+  // be the one we judged alive: another may have parked between our read and our claim.
+  if (x.owner.load(std::memory_order_relaxed) != owner) {
     give_back_claim(x, me);
     return false;
   }
@@ -78,6 +85,30 @@ bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noe
   }
   if (peer != nullptr) *peer = identity_pid(owner);
   return true;
+}
+
+bool express_await_receiver(Region& r, Deadline d) noexcept {
+  const Geometry& g = r.geo();
+  if (!express_channel(g) || d == 0 || !spinning_pays()) return false;
+  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+    if (__atomic_load_n(&r.mask(kRecvKind, w), __ATOMIC_RELAXED) != 0 ||
+        __atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) {
+      return false;
+    }
+  }
+  ExpressLine& x = r.hdr().x;
+  const std::uint32_t flags = change_count(r);
+  if ((flags & kClosedFlag) != 0) return false;
+  const std::int64_t stop = std::min(now_ns() + kAwaitReceiverNs, d);
+  for (unsigned i = 1;; ++i) {
+    const std::uint32_t st = state_of(x);
+    if (st == kXWaiting) return true;
+    if (st == kXClosed) return false;
+    // A receiver parking under the lock stores kXWaiting before it bumps the change count.
+    if (change_count(r) != flags) return state_of(x) == kXWaiting;
+    _mm_pause();
+    if ((i & 31) == 0 && now_ns() >= stop) return false;
+  }
 }
 
 bool express_ready_locked(Region& r) noexcept {

@@ -54,6 +54,16 @@ bool express_channel(const Geometry& g) noexcept;
 // *peer (if not null) gets the receiver's pid.
 bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noexcept;
 
+// A sender that found no receiver on the express line, before it takes the lock to queue:
+// when no one is queued on the channel, it waits a little (kAwaitReceiverNs, by `d`, and only
+// while spinning pays for this thread: wait.hpp) for a receiver to park there, as one about to
+// receive (a ping-pong partner that has just been handed a value) does within a few hundred
+// nanoseconds. True if one is waiting there now; false at once if anything else changes under
+// the lock (a receiver or sender queues, close). It only delays the sender's own queueing, as
+// if it had arrived later: no one else is waiting for it.
+bool express_await_receiver(Region& r, Deadline d) noexcept;
+inline constexpr std::int64_t kAwaitReceiverNs = 2'000;
+
 // Under the lock: whether a receiver waits on the express line that a sender could complete
 // now (a select's readiness check).
 bool express_ready_locked(Region& r) noexcept;

@@ -140,9 +140,14 @@ Status Channel::send(const void* data, std::size_t len, Deadline d, Site site, P
   };
   if (op.large() && r.geo().capacity > 0 && op.v.spill == 0) return finish(Status::timeout);
   // The express hand-off, without the lock: a receiver waiting alone on the express line.
-  if (express_channel(r.geo()) && express_send(r, data, len, op.traced ? &op.peer : nullptr)) {
-    if (held) unlock(r);
-    return finish(Status::ok);
+  // A receiver about to park there is waited for briefly (not by a caller holding the lock).
+  if (express_channel(r.geo())) {
+    pid_t* peer = op.traced ? &op.peer : nullptr;
+    if (express_send(r, data, len, peer) ||
+        (!held && express_await_receiver(r, d) && express_send(r, data, len, peer))) {
+      if (held) unlock(r);
+      return finish(Status::ok);
+    }
   }
   for (;;) {
     Guard g(r, op.lock_by, std::exchange(held, false));

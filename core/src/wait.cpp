@@ -87,6 +87,8 @@ std::optional<WaitEnd> spin_then_yield(Unchanged unchanged, std::int64_t budget,
 
 }  // namespace
 
+bool spinning_pays() noexcept { return t_spin.fails < kFailsBeforeBackoff; }
+
 bool Partner::alive() const noexcept {
   if (owner == nullptr) return true;
   if (none_is_alive && owner->load(std::memory_order_acquire) == 0) return true;

@@ -51,6 +51,10 @@ void wake_sleeper(std::atomic<std::uint32_t>& word) noexcept;
 // Changes the state but keeps the sleeper bit and does not wake (intermediate states).
 void move_state(std::atomic<std::uint32_t>& word, std::uint32_t new_state) noexcept;
 
+// Whether this thread's recent waits were ended by a spin rather than a sleep: spinning for a
+// partner pays (it runs on another core and answers soon).
+bool spinning_pays() noexcept;
+
 inline constexpr std::int64_t kWaitSliceNs = 50'000'000;
 
 }  // namespace ceramic::detail
