@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "ceramic/detail/futex.hpp"
+#include "fresh_clock.hpp"
 
 namespace ceramic::detail {
 namespace {
@@ -122,7 +123,7 @@ int pidfd_exited(int fd) noexcept {
 struct Cache {
   ProcIdentity id[kIdentityCache] = {};
   int fd[kIdentityCache] = {};
-  std::int64_t checked_ns[kIdentityCache] = {};  // when the kernel last said it lives
+  FreshStamp checked[kIdentityCache] = {};  // when the kernel last said it lives
   int next = 0;  // round-robin victim when full
 
   ~Cache() {
@@ -132,7 +133,7 @@ struct Cache {
     if (id[i] != 0) close(fd[i]);
     id[i] = 0;
   }
-  void insert(ProcIdentity who, int pidfd, std::int64_t now) noexcept {
+  void insert(ProcIdentity who, int pidfd, FreshStamp now) noexcept {
     // The dead go first: their pidfds are not kept past the moment we learn of it.
     int free_i = -1;
     for (int i = 0; i < kIdentityCache; ++i) {
@@ -146,7 +147,7 @@ struct Cache {
     }
     id[free_i] = who;
     fd[free_i] = pidfd;
-    checked_ns[free_i] = now;
+    checked[free_i] = now;
   }
 };
 thread_local Cache t_cache;
@@ -247,13 +248,17 @@ bool identity_alive(ProcIdentity id, Freshness fresh) noexcept {
   if (scheme == Scheme::pid_only && tag != 0) return false;  // we write none: a scribble
 
   Cache& c = t_cache;
-  const std::int64_t now = now_ns();
   for (int i = 0; i < kIdentityCache; ++i) {
     if (c.id[i] != id) continue;
-    if (fresh == Freshness::recent && now - c.checked_ns[i] < kAliveReuseNs) return true;
+    if (fresh == Freshness::recent && fresh_within(c.checked[i], fresh_now(), kAliveReuseNs)) {
+      return true;
+    }
+    // Stamped before the poll: the answer is at least as fresh as the stamp says.
+    std::int64_t ns;
+    const FreshStamp stamp = fresh_stamp(&ns);
     int exited = pidfd_exited(c.fd[i]);
     if (exited == 0) {
-      c.checked_ns[i] = now;
+      c.checked[i] = stamp;
       return true;
     }
     c.drop(i);
@@ -264,6 +269,8 @@ bool identity_alive(ProcIdentity id, Freshness fresh) noexcept {
   // First meeting. The pidfd pins the process that held pid when it was opened; for
   // start_time, /proc is read after it: if the process still lives after the read, the read
   // described the process the pidfd pins (its pid was not free to reuse in between).
+  std::int64_t ns;
+  const FreshStamp stamp = fresh_stamp(&ns);
   const int fd = pidfd_open(pid);
   if (fd < 0) {
     if (errno == ESRCH || errno == EINVAL) return false;
@@ -277,7 +284,7 @@ bool identity_alive(ProcIdentity id, Freshness fresh) noexcept {
     close(fd);
     return false;
   }
-  c.insert(id, fd, now);
+  c.insert(id, fd, stamp);
   return true;
 }
 

@@ -64,7 +64,8 @@ std::optional<ProcIdentity> identity_of(pid_t pid) noexcept;
 // Costs: our own identity, nothing. Another process met for the first time: a pidfd_open and
 // an fstat (pidfs) or a read of /proc/<pid>/stat (about 10 us); after that, one poll(2) of the
 // cached pidfd (about 0.5 us), at most once per kAliveReuseNs for Freshness::recent, for as
-// long as it lives. Each thread caches up to kIdentityCache live processes; the pidfd of one
+// long as it lives; in between, a clock read (the TSC where the kernel keeps time by it:
+// fresh_clock.hpp). Each thread caches up to kIdentityCache live processes; the pidfd of one
 // found dead is closed at once, and a thread's are closed when it ends. Without pidfds
 // (Linux < 5.3, or a seccomp filter): a read of /proc/<pid>/stat every time.
 enum class Freshness { recent, now };
