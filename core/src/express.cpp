@@ -15,14 +15,15 @@
 namespace ceramic::detail {
 namespace {
 
-std::uint32_t state_of(const ExpressLine& x, std::memory_order mo = std::memory_order_acquire) {
+// seq_cst: a lock holder's reads of the line pair with a lock-free parker's fence (express.hpp).
+std::uint32_t state_of(const ExpressLine& x, std::memory_order mo = std::memory_order_seq_cst) {
   return x.state.load(mo) & kStateMask;
 }
 
 // Moves the state from `from` to `to` by CAS, keeping the sleeper bit if keep_sleeper, else
 // waking the sleeper. False if the state is not `from`.
 bool move_if(ExpressLine& x, std::uint32_t from, std::uint32_t to, bool keep_sleeper) noexcept {
-  std::uint32_t cur = x.state.load(std::memory_order_acquire);
+  std::uint32_t cur = x.state.load(std::memory_order_seq_cst);
   while ((cur & kStateMask) == from) {
     const std::uint32_t next = keep_sleeper ? to | (cur & kSleeper) : to;
     if (x.state.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
@@ -44,6 +45,36 @@ bool claim_free(ExpressLine& x) noexcept {
 
 void give_back_claim(ExpressLine& x, std::uint64_t me) noexcept {
   x.claim.compare_exchange_strong(me, 0, std::memory_order_acq_rel);
+}
+
+// Nothing that keeps a receiver from waiting on the line without the lock: the lock free, no
+// waiter queued in a slot, not closed. Read after the parker's fence: see express.hpp.
+bool quiet(Region& r) noexcept {
+  LockLine& l = r.hdr().l;
+  if (l.lock.load(std::memory_order_acquire) != 0) return false;  // pairs with the unlock
+  if ((__atomic_load_n(&l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return false;
+  const Geometry& g = r.geo();
+  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+    if (__atomic_load_n(&r.mask(kRecvKind, w), __ATOMIC_RELAXED) != 0 ||
+        __atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The receiver, holding claim, with the line empty: waits there. The park count goes up
+// before the state (a select that read the count unchanged read it before the state moved).
+bool park(ExpressLine& x, std::uint64_t me) noexcept {
+  if (state_of(x) != kXEmpty) {
+    x.claim.store(0, std::memory_order_release);
+    return false;
+  }
+  x.owner.store(me, std::memory_order_relaxed);
+  x.parks.store(x.parks.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  x.state.store(kXWaiting, std::memory_order_release);
+  x.claim.store(0, std::memory_order_release);
+  return true;
 }
 
 // The receiver leaves the line: a claimer's value was taken (or there was none to take).
@@ -97,15 +128,16 @@ bool express_await_receiver(Region& r, Deadline d) noexcept {
     }
   }
   ExpressLine& x = r.hdr().x;
-  const std::uint32_t flags = change_count(r);
+  // The lock's part of the change count: a receiver parking here moves only the park count.
+  auto locked_changes = [&r] { return __atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE); };
+  const std::uint32_t flags = locked_changes();
   if ((flags & kClosedFlag) != 0) return false;
   const std::int64_t stop = std::min(now_ns() + kAwaitReceiverNs, d);
   for (unsigned i = 1;; ++i) {
     const std::uint32_t st = state_of(x);
     if (st == kXWaiting) return true;
     if (st == kXClosed) return false;
-    // A receiver parking under the lock stores kXWaiting before it bumps the change count.
-    if (change_count(r) != flags) return state_of(x) == kXWaiting;
+    if (locked_changes() != flags) return state_of(x) == kXWaiting;
     _mm_pause();
     if ((i & 31) == 0 && now_ns() >= stop) return false;
   }
@@ -145,11 +177,31 @@ bool park_express_locked(Region& r) noexcept {
   }
   ExpressLine& x = r.hdr().x;
   tidy_express_locked(r);
-  if (state_of(x) != kXEmpty || !claim_free(x)) return false;
-  x.owner.store(self_identity(), std::memory_order_relaxed);
-  x.state.store(kXWaiting, std::memory_order_release);
-  changed_locked(r);  // a select waiting to send here may now
-  return true;
+  const std::uint64_t me = self_identity();
+  std::uint64_t expected = 0;
+  if (state_of(x) != kXEmpty ||
+      !x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) {
+    return false;
+  }
+  return park(x, me);  // the park count tells a select looking for ready cases
+}
+
+bool try_park_express(Region& r, Deadline d) noexcept {
+  if (d == 0 || !express_channel(r.geo())) return false;
+  ExpressLine& x = r.hdr().x;
+  if (state_of(x, std::memory_order_relaxed) != kXEmpty ||
+      x.claim.load(std::memory_order_relaxed) != 0 || !quiet(r)) {
+    return false;
+  }
+  const std::uint64_t me = self_identity();
+  std::uint64_t expected = 0;
+  if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
+  if (!park(x, me)) return false;
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the state before the lock word
+  if (quiet(r)) return true;
+  // A lock holder (or a waiter it queued, or close) may not have seen us: leave as if we had
+  // not come, unless a sender or close has already moved us on (wait_express takes that).
+  return !move_if(x, kXWaiting, kXEmpty, true);
 }
 
 void close_express_locked(Region& r) noexcept { move_if(r.hdr().x, kXWaiting, kXClosed, false); }

@@ -3,15 +3,31 @@
 //
 // Who may use it. A receiver of an unbuffered channel whose values all fit in the line
 // (kExpressBytes: fixed-size types and short strings) that would otherwise queue, when no
-// other receiver is queued, waits on the express line instead of a slot. It parks under the
-// channel lock, so the checks that make waiting right (no sender queued, not closed, FIFO among
-// receivers) are the lock's. A sender then completes it without the lock: a CAS on `claim`
-// makes it the only sender that may, it writes the value, and one CAS moves the state from
-// kXWaiting to kXDone. The locked path (a sender that found the line busy, a select's poll)
-// completes it the same way, and prefers it to the slot queue: it waited first.
+// other receiver is queued, waits on the express line instead of a slot. A sender then
+// completes it without the lock: a CAS on `claim` makes it the only process that may write the
+// line, it writes the value, and one CAS moves the state from kXWaiting to kXDone. The locked
+// path (a sender that found the line busy, a select's poll) completes it the same way, and
+// prefers it to the slot queue: it waited first.
+//
+// Parking. A receiver parks holding `claim` too (two parkers, or a parker and a sender, never
+// write the line at once), in one of two ways:
+//   - under the lock (park_express_locked), after the locked checks: no sender queued, not
+//     closed, no other receiver queued (FIFO);
+//   - without it (try_park_express), finding nothing going on: the lock free, no waiter queued
+//     in a slot, not closed. It stores kXWaiting, makes a seq_cst fence, and reads those
+//     again. Every taking of the lock is a seq_cst CAS (owner_lock.hpp) and a holder reads the
+//     line's state with seq_cst loads, so (store buffering, forbidden by the fence) either the
+//     holder sees the receiver waiting, as if it had parked under the lock before, or the
+//     receiver sees the lock taken (or, through the unlock it read, whatever the holder queued
+//     or closed) and withdraws by CAS, unless a sender or close has already moved it on, and
+//     takes the lock. So a lock holder never misses a waiter that it could have met: the line
+//     gains one without the lock only while no holder looks.
+// Either way the park count (`parks`, bumped before the state) moves: it is part of the
+// channel's change count (slots.hpp), by which a select that polled its cases one at a time
+// knows that none became ready in between (select.cpp, "Giving up").
 //
 // Transitions (state; claim in brackets):
-//   kXEmpty   -> kXWaiting   receiver, under the lock, with claim 0        (park_express_locked)
+//   kXEmpty   -> kXWaiting   receiver, holding claim (park_express_locked, try_park_express)
 //   kXWaiting -> kXDone      the sender holding claim, CAS, after writing len and data
 //                            (express_send)
 //   kXWaiting -> kXClosed    close(), under the lock, CAS
@@ -24,7 +40,9 @@
 // claim: 0 -> S by the sender S's CAS; back to 0 by S itself when it did not complete the
 // receiver, by the receiver once it took S's value (S touches nothing after kXDone), or by
 // anyone, by CAS, once S is dead. While S holds claim no receiver can park, so the state S
-// moves from kXWaiting is the waiter's S saw or none: no ABA.
+// moves from kXWaiting is the waiter's S saw or none: no ABA. A parking receiver holds claim
+// from before it looks at the state until after it stored kXWaiting; a sender that finds the
+// line claimed takes the lock (and, the line still claimed, queues in a slot).
 //
 // Cost. A sender reads the state, CASes claim and the state (one line, which it then holds
 // while it writes the value), and the receiver reads it once and empties it: the line crosses
@@ -74,6 +92,12 @@ void tidy_express_locked(Region& r) noexcept;
 // Under the lock, for a receiver about to queue: parks it on the express line if the line is
 // free and no other receiver is queued. False: queue in a slot as usual.
 bool park_express_locked(Region& r) noexcept;
+
+// Without the lock, for a receiver that has not looked at the channel yet (d: its deadline; 0,
+// a poll, never parks): parks it on the express line if nothing else is going on (the lock
+// free, no waiter queued, not closed, the line empty). True: it is there, or was there and
+// has already been completed or closed; wait_express takes it from there. False: take the lock.
+bool try_park_express(Region& r, Deadline d) noexcept;
 
 // The parked receiver's wait, after the lock is dropped: until a sender delivers (ok), close
 // (closed), the deadline (timeout: withdrawn by CAS, which a claimer's completion races for), or

@@ -156,8 +156,9 @@ namespace ceramic::detail {
 inline constexpr std::uint64_t kMagic = 0x314e414843524543ull;  // "CERCHAN1"
 // 2: the creator's pid namespace; 3: the longest value; 4: the channel lock and slot owners
 // are process identities (owner_lock.hpp, identity.hpp), no longer glibc robust mutexes;
-// 5: the express line (ExpressLine, express.hpp).
-inline constexpr std::uint32_t kVersion = 5;
+// 5: the express line (ExpressLine, express.hpp); 6: its park count (receivers park without
+// the lock), 32 value bytes.
+inline constexpr std::uint32_t kVersion = 6;
 inline constexpr std::size_t kMaxWaiters = 1024;
 inline constexpr std::size_t kMaxInlineBytes = 1u << 20;
 inline constexpr std::size_t kMaxCapacity = 1u << 20;
@@ -243,14 +244,18 @@ struct alignas(64) SlotWaitLine {
 // The express line: the one-line hand-off of express.hpp. One receiver of an unbuffered
 // channel whose values all fit in `data` may wait here instead of in a slot, and a sender
 // completes it without the channel lock. Its own protocol (express.hpp), not the lock's.
-inline constexpr std::size_t kExpressBytes = 40;
+inline constexpr std::size_t kExpressBytes = 32;
 struct alignas(64) ExpressLine {
   std::atomic<std::uint32_t> state;  // futex word; ExpressState, kSleeper or-ed in by the waiter
   std::atomic<std::uint32_t> len;    // written by the claimer before its CAS to kXDone
   std::atomic<std::uint64_t> owner;  // the waiting receiver's process identity
-  std::atomic<std::uint64_t> claim;  // 0, or the identity of the sender that claims the waiter
+  std::atomic<std::uint64_t> claim;  // 0, or the identity of the process that holds the line
+  std::atomic<std::uint32_t> parks;  // receivers parked here so far (wraps): part of the change
+                                     // count (slots.hpp, change_count)
+  std::uint32_t pad;
   unsigned char data[kExpressBytes];
 };
+static_assert(sizeof(ExpressLine) == 64);
 enum ExpressState : std::uint32_t {
   kXEmpty = 0,    // no one waits here
   kXWaiting = 1,  // a receiver waits (owner); a sender holding claim may be writing its value

@@ -32,14 +32,14 @@ std::uint32_t low(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(
 bool steal_if_dead(std::atomic<std::uint64_t>& word, std::uint64_t seen, std::uint64_t me) {
   if (identity_alive(seen & ~kLockWaiters)) return false;
   // Waiters bit set: others may sleep on the word, and the unlock must wake one of them.
-  return word.compare_exchange_strong(seen, me | kLockWaiters, std::memory_order_acquire,
+  return word.compare_exchange_strong(seen, me | kLockWaiters, std::memory_order_seq_cst,
                                       std::memory_order_relaxed);
 }
 
 Locked lock_slow(std::atomic<std::uint64_t>& word, std::int64_t deadline, std::uint64_t me) {
   std::uint64_t cur = word.load(std::memory_order_relaxed);
   for (int i = 0; i < kSpins; ++i) {
-    if (cur == 0 && word.compare_exchange_weak(cur, me, std::memory_order_acquire,
+    if (cur == 0 && word.compare_exchange_weak(cur, me, std::memory_order_seq_cst,
                                                std::memory_order_relaxed)) {
       return Locked::yes;
     }
@@ -50,7 +50,7 @@ Locked lock_slow(std::atomic<std::uint64_t>& word, std::int64_t deadline, std::u
   for (;;) {
     cur = word.load(std::memory_order_relaxed);
     if (cur == 0) {
-      if (word.compare_exchange_weak(cur, me | kLockWaiters, std::memory_order_acquire,
+      if (word.compare_exchange_weak(cur, me | kLockWaiters, std::memory_order_seq_cst,
                                      std::memory_order_relaxed)) {
         return Locked::yes;
       }
@@ -86,7 +86,7 @@ Locked owner_lock(std::atomic<std::uint64_t>& word, std::int64_t deadline) noexc
   __tsan_mutex_pre_lock(&word, try_flag);
 #endif
   std::uint64_t expected = 0;
-  Locked got = word.compare_exchange_strong(expected, me, std::memory_order_acquire,
+  Locked got = word.compare_exchange_strong(expected, me, std::memory_order_seq_cst,
                                             std::memory_order_relaxed)
                    ? Locked::yes
                    : lock_slow(word, deadline, me);

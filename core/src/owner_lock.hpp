@@ -10,7 +10,7 @@
 // at which the lock is held but its holder cannot be told.
 //
 // PROTOCOL (the shape of Drepper's "mutex 2", with liveness)
-//   lock:    CAS 0 -> me (acquire); spin a little; then set the waiters bit and futex_wait,
+//   lock:    CAS 0 -> me (seq_cst); spin a little; then set the waiters bit and futex_wait,
 //            in slices. A thread that has slept takes the lock as me | kLockWaiters, since
 //            others may still sleep. When a slice ends with the word unchanged (the same holder
 //            for a whole slice), and once more before giving up at the deadline, the holder's
@@ -23,8 +23,12 @@
 // the bit. Spurious wake-ups only cost a loop.
 //
 // MEMORY ORDERING
-//   - The unlock's release exchange pairs with the acquire CAS of the next holder: everything
-//     written under the lock is visible to it.
+//   - The unlock's release exchange pairs with the CAS of the next holder: everything written
+//     under the lock is visible to it.
+//   - Every taking of the lock is a seq_cst CAS (on x86 the same instruction as acquire): a
+//     receiver parks on the express line without the lock by storing its state, a seq_cst
+//     fence, and reading the lock word (express.hpp); with the holder's seq_cst loads of the
+//     line, either the holder sees the receiver there or the receiver sees the lock taken.
 //   - A holder that died never released. Its stores were made before its exit, which the kernel
 //     reports to us (pidfd poll, /proc) only after the dying process stopped running; the
 //     stealing CAS is acquire, and repair reads what it needs with acquire loads.

@@ -2,6 +2,7 @@
 // layout.hpp). Under the channel lock a receive tries, in order: take the buffer's head (and
 // move a queued sender's value into the room it leaves), take a queued sender's value, report
 // the channel closed, queue itself (on the express line if it is alone: express.hpp) and wait.
+// First, without the lock, a receiver that finds nothing going on parks on the express line.
 
 #include <cstring>
 #include <utility>
@@ -203,6 +204,13 @@ Status Channel::recv(Sink sink, Deadline d, Site site, PollLock pl) {
     if (op.traced) emit_outcome(st, hooks::Op::recv, id(), site, op.peer, blocked, d);
     return st;
   };
+  // Nothing going on and no one on the express line: wait there without taking the lock.
+  if (!held && try_park_express(r, d)) {
+    if (op.traced) emit_block(hooks::Op::recv, id(), site, d);
+    blocked = true;
+    const Step s = after_wait(d, wait_express(r, d, sink, op.traced ? &op.peer : nullptr));
+    if (s.kind == Step::done) return finish(s.st);
+  }
   for (;;) {
     Guard g(r, op.lock_by, std::exchange(held, false));
     if (!g.held()) return finish(Status::timeout);

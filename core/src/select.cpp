@@ -19,7 +19,8 @@
 // becomes ready after its poll, c1 stops being ready before its poll). Two ways to a view at
 // one instant, cheap first:
 //   recheck  every change that can make an operation ready bumps its channel's change count,
-//            under the lock (layout.hpp). Pass 1 reads each count before its poll; if after the
+//            under the lock (layout.hpp), or, for a receiver that parks on the express line
+//            without it, the line's park count, read with it (express.hpp). Pass 1 reads each count before its poll; if after the
 //            last poll no count has moved, each channel stayed unready from its poll on, so at
 //            the last poll none was ready. Costs one load per case.
 //   lock all otherwise, every case's channel lock is taken at once, in one global order
@@ -184,7 +185,7 @@ class AllLocked {
 };
 
 // Whether no count read before the polls (seen[k], for case chans[k]) has moved since.
-bool unchanged(const SelectCase* cs, const std::size_t* chans, const std::uint32_t* seen,
+bool unchanged(const SelectCase* cs, const std::size_t* chans, const std::uint64_t* seen,
                std::size_t m) noexcept {
   for (std::size_t k = 0; k < m; ++k) {
     if (change_count(cs[chans[k]].ch->region()) != seen[k]) return false;
@@ -493,7 +494,7 @@ std::size_t select(SelectCase* cs, std::size_t n, bool* closed, Site site) {
   for (;;) {
     // Pass 1: poll in a random order, reading each channel's change count first.
     for (std::size_t k = m; k > 1; --k) std::swap(chans[k - 1], chans[random_u64() % k]);
-    std::uint32_t seen[kMaxCases];
+    std::uint64_t seen[kMaxCases];
     for (std::size_t k = 0; k < m; ++k) {
       if (may_give_up && m > 1) seen[k] = change_count(cs[chans[k]].ch->region());
       if (std::size_t i = fired(chans[k], poll(cs[chans[k]], site, deadline)); i != kNoCase) return i;

@@ -32,12 +32,16 @@ void unlock(Region& r) noexcept { owner_unlock(r.hdr().l.lock); }
 
 // ---- queues (lock) ------------------------------------------------------------------------
 
+// Only lock holders write the masks, with atomic stores: a receiver about to park on the
+// express line reads them without the lock (express.cpp).
 void set_bit(Region& r, SlotKind k, std::uint32_t i) noexcept {
-  r.mask(k, i / 64) |= std::uint64_t{1} << (i % 64);
+  std::uint64_t& m = r.mask(k, i / 64);
+  __atomic_store_n(&m, m | std::uint64_t{1} << (i % 64), __ATOMIC_RELAXED);
   changed_locked(r);
 }
 void clear_bit(Region& r, SlotKind k, std::uint32_t i) noexcept {
-  r.mask(k, i / 64) &= ~(std::uint64_t{1} << (i % 64));
+  std::uint64_t& m = r.mask(k, i / 64);
+  __atomic_store_n(&m, m & ~(std::uint64_t{1} << (i % 64)), __ATOMIC_RELAXED);
 }
 
 bool closed_locked(Region& r) noexcept { return (r.hdr().l.flags & kClosedFlag) != 0; }
@@ -47,8 +51,9 @@ bool closed_locked(Region& r) noexcept { return (r.hdr().l.flags & kClosedFlag) 
 void changed_locked(Region& r) noexcept {
   __atomic_store_n(&r.hdr().l.flags, r.hdr().l.flags + kChangeStep, __ATOMIC_RELEASE);
 }
-std::uint32_t change_count(Region& r) noexcept {
-  return __atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE);
+std::uint64_t change_count(Region& r) noexcept {
+  const std::uint64_t parks = r.hdr().x.parks.load(std::memory_order_acquire);
+  return parks << 32 | __atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE);
 }
 
 // Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
@@ -96,8 +101,8 @@ void repair_locked(Region& r) noexcept {
   }
   const bool closed = closed_locked(r);
   for (std::uint32_t w = 0; w < g.mask_words; ++w) {
-    r.mask(kSendKind, w) = 0;
-    r.mask(kRecvKind, w) = 0;
+    __atomic_store_n(&r.mask(kSendKind, w), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&r.mask(kRecvKind, w), 0, __ATOMIC_RELAXED);
   }
   for (std::uint32_t i = 0; i < g.slot_count; ++i) {
     SlotHead& s = r.slot(i);

@@ -74,9 +74,11 @@ bool closed_locked(Region& r) noexcept;
 
 // The change count (layout.hpp, "SELECT"): changed_locked() is called, under the lock, by every
 // change that can make an operation on the channel ready: a waiter queued (set_bit), the ring
-// moved, close, a repair. change_count() reads it without the lock (with the closed bit).
+// moved, close, a repair. change_count() reads it without the lock (the closed bit in bit 0),
+// with the express line's park count in the high 32 bits: a receiver parks there without the
+// lock (express.hpp), and that too can make a case (a send) ready.
 void changed_locked(Region& r) noexcept;
-std::uint32_t change_count(Region& r) noexcept;
+std::uint64_t change_count(Region& r) noexcept;
 
 // Frees slot i if its owner is dead (or it has none). Returns false if the owner is alive.
 bool reclaim_locked(Region& r, std::uint32_t i) noexcept;
