@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "identity.hpp"  // core/src: process identities, as the express line's claim holds them
+#include "owner_lock.hpp"  // core/src: the lock word's waiters bit
 #include "support/scribbler.hpp"
 #include "support/test_support.hpp"
 
@@ -143,6 +144,55 @@ TEST(Express, CloseReleasesTheReceiverWaitingThere) {
   c.close();
   EXPECT_TRUE(exits_with(receiver, 0));
   EXPECT_EQ(c.send_for(1, 10ms), Status::closed);
+}
+
+// A receiver parks on the express line without the lock only when nothing is going on: with
+// the lock held (by a live process that is not looking at the line), it waits for the lock
+// instead, and the line stays empty; once the lock is free, it parks there.
+TEST(Express, AReceiverThatFindsTheLockHeldDoesNotParkWithoutIt) {
+  const std::string name = unique_name("lock-held");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc holder("holder", [] {
+    for (;;) ::pause();
+  });
+  const std::uint64_t id = d::identity_of(holder.pid()).value_or(0);
+  ASSERT_NE(id, 0u);
+  s.hdr().l.lock.store(id);
+  int v = 0;
+  EXPECT_EQ(c.recv_for(v, 20ms), Status::timeout);
+  EXPECT_EQ(express_state(s), d::kXEmpty) << "parked while a lock holder could not see it";
+  EXPECT_EQ(s.hdr().l.lock.load() & ~d::kLockWaiters, id);
+  s.hdr().l.lock.store(0);
+  const std::uint32_t parks = s.hdr().x.parks.load();
+  Proc receiver("receiver", [&] { require(c.recv().value_or(-1) == 3, "receiver got 3"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  EXPECT_EQ(s.hdr().x.parks.load(), parks + 1) << "a park that select's change count misses";
+  ASSERT_EQ(c.send_for(3, kPatience), Status::ok);
+  EXPECT_TRUE(exits_with(receiver, 0));
+}
+
+// A sender queued in a slot (it found the line claimed) is met by the next receiver under the
+// lock: the receiver does not park on the express line past it.
+TEST(Express, AReceiverDoesNotParkOnTheLinePastAQueuedSender) {
+  const std::string name = unique_name("queued-sender");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  BlockWatch watch(c.id());
+  Proc claimer("claimer", [] {
+    for (;;) ::pause();
+  });
+  const std::uint64_t live = d::identity_of(claimer.pid()).value_or(0);
+  ASSERT_NE(live, 0u);
+  s.hdr().x.claim.store(live);  // the line is held: a sender queues in a slot
+  Proc sender("sender", [&] { require(c.send_for(4, kPatience) == Status::ok, "sent 4"); });
+  ASSERT_TRUE(watch.await_senders(1));
+  s.hdr().x.claim.store(0);
+  int v = 0;
+  ASSERT_EQ(c.recv_for(v, kPatience), Status::ok);
+  EXPECT_EQ(v, 4);
+  EXPECT_EQ(express_state(s), d::kXEmpty);
+  EXPECT_TRUE(exits_with(sender, 0));
 }
 
 }  // namespace

@@ -97,4 +97,69 @@ TEST(Express, CloseRacingSendersAndALoneReceiverLosesNothing) {
   }
 }
 
+// Receivers that park on the express line without the lock, against everything that takes
+// the lock at the same moments: timed and plain receivers, senders, polls that take a value or
+// offer one, and close at the end. Every value sent ok is received exactly once.
+TEST(Express, LockFreeParksAgainstLockedPollsDeliverExactlyOnce) {
+  constexpr int kSenders = 2;
+  constexpr int kPerSender = 600;
+  for (int round = 0; round < 2 * scale(); ++round) {
+    Chan<int> c;
+    std::vector<std::atomic<int>> seen(kSenders * kPerSender + 1000);
+    std::atomic<int> sent_ok{0};
+    std::atomic<int> got{0};
+    auto take = [&](int v) {
+      ASSERT_GE(v, 0);
+      ASSERT_LT(v, static_cast<int>(seen.size()));
+      ++seen[v];
+      ++got;
+    };
+    {
+      std::vector<std::jthread> receivers;
+      for (int r = 0; r < 2; ++r) {
+        receivers.emplace_back([&, r] {
+          int v = 0;
+          for (int i = 0;; ++i) {
+            Status st = (r == 0 || i % 3 != 0) ? c.recv_for(v, kPatience)
+                                               : c.recv_for(v, std::chrono::microseconds(i % 40));
+            if (st == Status::ok) take(v);
+            if (st == Status::closed) return;
+          }
+        });
+      }
+      std::jthread poller([&] {
+        int v = 0;
+        for (int i = 0;; ++i) {
+          if (i % 2 == 0) {
+            Status st = c.recv_for(v, std::chrono::nanoseconds(0));
+            if (st == Status::ok) take(v);
+            if (st == Status::closed) return;
+          } else {
+            Status st = c.send_for(kSenders * kPerSender + i % 1000, std::chrono::nanoseconds(0));
+            if (st == Status::ok) ++sent_ok;
+            if (st == Status::closed) return;
+          }
+        }
+      });
+      {
+        std::vector<std::jthread> senders;
+        for (int t = 0; t < kSenders; ++t) {
+          senders.emplace_back([&, t] {
+            for (int i = 0; i < kPerSender; ++i) {
+              ASSERT_EQ(c.send_for(t * kPerSender + i, kPatience), Status::ok);
+              ++sent_ok;
+            }
+          });
+        }
+      }
+      // Every sender is done; the receivers drain what the poller still offers, then close.
+      c.close();
+    }
+    ASSERT_EQ(sent_ok.load(), got.load()) << "round " << round;
+    for (int v = 0; v < kSenders * kPerSender; ++v) {
+      ASSERT_EQ(seen[v].load(), 1) << "value " << v << " round " << round;
+    }
+  }
+}
+
 }  // namespace
