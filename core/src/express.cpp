@@ -47,20 +47,25 @@ void give_back_claim(ExpressLine& x, std::uint64_t me) noexcept {
   x.claim.compare_exchange_strong(me, 0, std::memory_order_acq_rel);
 }
 
-// Nothing that keeps a receiver from waiting on the line without the lock: the lock free, no
-// waiter queued in a slot, not closed. Read after the parker's fence: see express.hpp.
-bool quiet(Region& r) noexcept {
-  LockLine& l = r.hdr().l;
-  if (l.lock.load(std::memory_order_acquire) != 0) return false;  // pairs with the unlock
-  if ((__atomic_load_n(&l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return false;
-  const Geometry& g = r.geo();
-  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
+// No sender or receiver queued in a slot (read without the lock; lock holders store the
+// masks atomically).
+bool none_queued(Region& r) noexcept {
+  for (std::uint32_t w = 0; w < r.geo().mask_words; ++w) {
     if (__atomic_load_n(&r.mask(kRecvKind, w), __ATOMIC_RELAXED) != 0 ||
         __atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) {
       return false;
     }
   }
   return true;
+}
+
+// Nothing that keeps a receiver from waiting on the line without the lock: the lock free, no
+// waiter queued in a slot, not closed. Read after the parker's fence: see express.hpp.
+bool quiet(Region& r) noexcept {
+  LockLine& l = r.hdr().l;
+  if (l.lock.load(std::memory_order_acquire) != 0) return false;  // pairs with the unlock
+  if ((__atomic_load_n(&l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return false;
+  return none_queued(r);
 }
 
 // The receiver, holding claim, with the line empty: waits there. The park count goes up
@@ -120,13 +125,7 @@ bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noe
 
 bool express_await_receiver(Region& r, Deadline d) noexcept {
   const Geometry& g = r.geo();
-  if (!express_channel(g) || d == 0 || !spinning_pays()) return false;
-  for (std::uint32_t w = 0; w < g.mask_words; ++w) {
-    if (__atomic_load_n(&r.mask(kRecvKind, w), __ATOMIC_RELAXED) != 0 ||
-        __atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) {
-      return false;
-    }
-  }
+  if (!express_channel(g) || d == 0 || !spinning_pays() || !none_queued(r)) return false;
   ExpressLine& x = r.hdr().x;
   // The lock's part of the change count: a receiver parking here moves only the park count.
   auto locked_changes = [&r] { return __atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE); };
