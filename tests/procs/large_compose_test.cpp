@@ -87,6 +87,27 @@ TEST_P(StringBetweenProcesses, QueuedInABufferByAChildThatHasExited) {
 INSTANTIATE_TEST_SUITE_P(LargeValues, StringBetweenProcesses, ::testing::ValuesIn(kSizes),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
+// One string in the receiving process receives values that make it grow (past its capacity and
+// within it), shrink and stay the same length, inline and long.
+TEST(LargeValues, OneStringReceivesValuesThatGrowShrinkAndStayFromAnotherProcess) {
+  const std::size_t sizes[] = {kInline + 1, std::size_t{1} << 20, std::size_t{1} << 20, 10,
+                               3000, 2999, std::size_t{16} << 20, 0, 100, 100};
+  Chan<std::string> c;
+  Proc child("sender", [&] {
+    for (std::size_t i = 0; i < std::size(sizes); ++i) {
+      Status st = c.send_for(pattern(sizes[i], i), kPatience);
+      require(st == Status::ok, "send_for returned " + str(st));
+    }
+  });
+  std::string got = "junk";
+  for (std::size_t i = 0; i < std::size(sizes); ++i) {
+    ASSERT_EQ(c.recv_for(got, kPatience), Status::ok) << "value " << i;
+    EXPECT_EQ(pattern_mismatch(got, sizes[i], i), "") << "value " << i;
+    EXPECT_EQ(got.c_str()[got.size()], '\0') << "value " << i;
+  }
+  EXPECT_TRUE(exits_with(child, 0));
+}
+
 TEST(LargeValues, BufferedLargeStringsQueuedWithoutAReceiverArriveInOrderLater) {
   const std::size_t sizes[] = {0, kInline, kInline + 1, std::size_t{1} << 20,
                                std::size_t{16} << 20};
