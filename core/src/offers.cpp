@@ -138,24 +138,10 @@ SentRange* find_sent(std::uint64_t data, std::uint64_t len) noexcept {
   return nullptr;
 }
 
-// Before offering: collapses the value's stretches if it was offered, and read by another
-// process, kCollapseAfter times already.
-void collapse_if_sent_often(const void* data, std::size_t len) noexcept {
-  if (len < kCollapseMinLen || g_collapse_unsupported.load(std::memory_order_relaxed)) return;
-  SentRange* x = find_sent(reinterpret_cast<std::uint64_t>(data), len);
-  if (x == nullptr || x->collapsed || x->read_elsewhere < kCollapseAfter) return;
-  x->collapsed = true;  // once, whether or not it works
-  const auto p = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t begin = (p + kHugePage - 1) & ~(kHugePage - 1);
-  const std::uintptr_t end = (p + len) & ~(kHugePage - 1);
-  if (end > begin &&
-      ::madvise(reinterpret_cast<void*>(begin), end - begin, kMadvCollapse) != 0 &&
-      errno == EINVAL) {
-    g_collapse_unsupported.store(true, std::memory_order_relaxed);  // older kernel, THP off
-  }
-}
-
-// After an offer that no receiver in this process copied.
+// After an offer that no receiver in this process copied (another process read it, had it
+// parked, or it was not delivered): counts it, and collapses the value's stretches once it has
+// been offered kCollapseAfter times. Here, not before an offer: offers are registered under the
+// channel lock, and this can take tens of milliseconds; the lock is never held here.
 void count_read_elsewhere(std::uint64_t data, std::uint64_t len) noexcept {
   if (len < kCollapseMinLen || g_collapse_unsupported.load(std::memory_order_relaxed)) return;
   SentRange* x = find_sent(data, len);
@@ -164,14 +150,21 @@ void count_read_elsewhere(std::uint64_t data, std::uint64_t len) noexcept {
     t_sent_next = (t_sent_next + 1) % kSentRanges;
     *x = SentRange{data, len, 0, false};
   }
-  ++x->read_elsewhere;
+  if (++x->read_elsewhere < kCollapseAfter || x->collapsed) return;
+  x->collapsed = true;  // once, whether or not it works
+  const std::uintptr_t begin = (data + kHugePage - 1) & ~(kHugePage - 1);
+  const std::uintptr_t end = (data + len) & ~(kHugePage - 1);
+  if (end > begin &&
+      ::madvise(reinterpret_cast<void*>(begin), end - begin, kMadvCollapse) != 0 &&
+      errno == EINVAL) {
+    g_collapse_unsupported.store(true, std::memory_order_relaxed);  // older kernel, THP off
+  }
 }
 
 }  // namespace
 
 OwnOffer::OwnOffer(std::uint64_t channel, std::uint32_t slot, std::uint32_t ticket,
                    const void* data, std::size_t len) noexcept {
-  collapse_if_sent_often(data, len);
   std::lock_guard<SpinLock> lk(g_own.m);
   int free_entry = 0;
   while (free_entry < kOwnOffers && g_own.e[free_entry].magic == kOwnMagic) ++free_entry;
@@ -184,17 +177,21 @@ OwnOffer::OwnOffer(std::uint64_t channel, std::uint32_t slot, std::uint32_t tick
 
 OwnOffer::~OwnOffer() {
   if (entry_ < 0) return;
+  OwnEntry done{};
   for (;;) {
     {
       std::lock_guard<SpinLock> lk(g_own.m);
       if (g_own.forks != forks_) return;  // registered before a fork: not in this registry
       OwnEntry& x = g_own.e[entry_];
       if (__atomic_load_n(&x.readers, __ATOMIC_ACQUIRE) == 0) {
-        const OwnEntry done = x;
+        done = x;
         x = OwnEntry{};
-        if (done.read_here == 0) count_read_elsewhere(done.data, done.len);
-        return;
       }
+    }
+    if (done.magic == kOwnMagic) {
+      // Outside the registry's lock: this may collapse pages.
+      if (done.read_here == 0) count_read_elsewhere(done.data, done.len);
+      return;
     }
     // A receiver is still copying (the sender's wait ended early only if a peer scribbled on
     // its slot): our caller may free the value once it is done, not before.
