@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -109,55 +110,57 @@ void own_child_fork() noexcept {
 // process_vm_readv pins its source page by page: on the development VM a 16 MiB value took the
 // receiver 2.7-3.0 ms of CPU to read from 4 KiB pages and 1.0 ms from 2 MiB pages (the
 // destination's page size made no difference). A buffer that a thread sends again and again to
-// other processes has its 2 MiB-aligned stretches collapsed into huge pages once
-// (MADV_COLLAPSE, Linux 6.1): 10-50 ms, once, for 16 MiB; from then on every read of it costs
-// a third. Only stretches wholly inside the value, whose pages it already uses, so no memory is
-// added (unless a fork shares them: the collapse then gives this process its own copy).
+// other processes has its 2 MiB-aligned stretches collapsed into huge pages (MADV_COLLAPSE,
+// Linux 6.1): 10-50 ms for 16 MiB the first time, a few microseconds when they already are huge
+// pages; from then on every read of it costs a third. Checked again every kCollapseEvery offers,
+// because the buffer may have been freed and its address reused for 4 KiB pages; a collapse
+// that fails (no free huge page) is retried half as often each time. Only stretches wholly
+// inside the value, whose pages it already uses, so no memory is added (unless a fork shares
+// them: the collapse then gives this process its own copy).
 constexpr std::size_t kCollapseMinLen = std::size_t{4} << 20;  // holds a whole 2 MiB stretch
-constexpr std::uint32_t kCollapseAfter = 3;  // offers read elsewhere before it pays to collapse
+constexpr std::uint32_t kCollapseEvery = 3;  // offers read elsewhere between two collapses
+constexpr std::uint32_t kCollapseMaxInterval = kCollapseEvery << 8;
 constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
 constexpr int kMadvCollapse = 25;  // MADV_COLLAPSE, for headers older than Linux 6.1
 
 // The long values this thread offered lately, and how many of those offers no receiver in this
-// process copied (so another process read them, or had them parked).
+// process copied (so another process read them, had them parked, or the send failed).
 struct SentRange {
   std::uint64_t data = 0;
   std::uint64_t len = 0;
-  std::uint32_t read_elsewhere = 0;
-  bool collapsed = false;
+  std::uint32_t offers = 0;                     // since the last collapse
+  std::uint32_t interval = kCollapseEvery;      // offers between two collapses
 };
 constexpr int kSentRanges = 4;
 thread_local SentRange t_sent[kSentRanges];
 thread_local int t_sent_next = 0;
 std::atomic<bool> g_collapse_unsupported{false};
 
-SentRange* find_sent(std::uint64_t data, std::uint64_t len) noexcept {
-  for (SentRange& x : t_sent) {
-    if (x.data == data && x.len == len) return &x;
-  }
-  return nullptr;
-}
-
-// After an offer that no receiver in this process copied (another process read it, had it
-// parked, or it was not delivered): counts it, and collapses the value's stretches once it has
-// been offered kCollapseAfter times. Here, not before an offer: offers are registered under the
-// channel lock, and this can take tens of milliseconds; the lock is never held here.
+// After an offer that no receiver in this process copied: counts it, and collapses the value's
+// stretches every `interval` such offers. Here, not before an offer: offers are registered
+// under the channel lock, and this can take tens of milliseconds; no lock is held here.
 void count_read_elsewhere(std::uint64_t data, std::uint64_t len) noexcept {
   if (len < kCollapseMinLen || g_collapse_unsupported.load(std::memory_order_relaxed)) return;
-  SentRange* x = find_sent(data, len);
+  SentRange* x = nullptr;
+  for (SentRange& e : t_sent) {
+    if (e.data == data && e.len == len) x = &e;
+  }
   if (x == nullptr) {
     x = &t_sent[t_sent_next];
     t_sent_next = (t_sent_next + 1) % kSentRanges;
-    *x = SentRange{data, len, 0, false};
+    *x = SentRange{data, len};
   }
-  if (++x->read_elsewhere < kCollapseAfter || x->collapsed) return;
-  x->collapsed = true;  // once, whether or not it works
+  if (++x->offers < x->interval) return;
+  x->offers = 0;
   const std::uintptr_t begin = (data + kHugePage - 1) & ~(kHugePage - 1);
   const std::uintptr_t end = (data + len) & ~(kHugePage - 1);
-  if (end > begin &&
-      ::madvise(reinterpret_cast<void*>(begin), end - begin, kMadvCollapse) != 0 &&
-      errno == EINVAL) {
+  if (end <= begin) return;
+  if (::madvise(reinterpret_cast<void*>(begin), end - begin, kMadvCollapse) == 0) {
+    x->interval = kCollapseEvery;
+  } else if (errno == EINVAL) {
     g_collapse_unsupported.store(true, std::memory_order_relaxed);  // older kernel, THP off
+  } else {
+    x->interval = std::min(2 * x->interval, kCollapseMaxInterval);  // EAGAIN, ENOMEM
   }
 }
 
