@@ -128,8 +128,8 @@ constexpr int kMadvCollapse = 25;  // MADV_COLLAPSE, for headers older than Linu
 struct SentRange {
   std::uint64_t data = 0;
   std::uint64_t len = 0;
-  std::uint32_t offers = 0;                     // since the last collapse
-  std::uint32_t interval = kCollapseEvery;      // offers between two collapses
+  std::uint32_t offers = 0;                 // since the last collapse
+  std::uint32_t interval = kCollapseEvery;  // offers between two collapses
 };
 constexpr int kSentRanges = 4;
 thread_local SentRange t_sent[kSentRanges];
@@ -182,6 +182,7 @@ OwnOffer::~OwnOffer() {
   if (entry_ < 0) return;
   OwnEntry done{};
   for (;;) {
+    bool cleared = false;
     {
       std::lock_guard<SpinLock> lk(g_own.m);
       if (g_own.forks != forks_) return;  // registered before a fork: not in this registry
@@ -189,9 +190,10 @@ OwnOffer::~OwnOffer() {
       if (__atomic_load_n(&x.readers, __ATOMIC_ACQUIRE) == 0) {
         done = x;
         x = OwnEntry{};
+        cleared = true;
       }
     }
-    if (done.magic == kOwnMagic) {
+    if (cleared) {
       // Outside the registry's lock: this may collapse pages.
       if (done.read_here == 0) count_read_elsewhere(done.data, done.len);
       return;
