@@ -44,6 +44,11 @@ PullResult read_offer(pid_t pid, std::uint64_t proof, std::uint64_t channel, std
 // Registers, for as long as it lives, a long value this thread offers from its slot (channel
 // id, slot, ticket), so that a receiver in the same process copies it from the registered
 // address, and a receiver in another process can check that the offer is real (read_offer).
+// A value of 4 MiB or more that this thread offers from the same address again and again, the
+// offers not copied by a receiver in this process, has its whole 2 MiB stretches collapsed
+// into huge pages by every third such offer's destructor (offers.cpp says why and what it
+// costs: up to tens of milliseconds the first time, never under a lock). The value's bytes,
+// and everything a receiver may check, stay as they are.
 // Register an offer once (wait_sender does so only if its slot has no record yet). Does
 // nothing if the registry is full: the receiver then asks for the value to be parked. The
 // destructor waits until no receiver is copying from the value. Thread-safe; a forked child

@@ -1,6 +1,7 @@
 // Process mode: strings of every size cross processes intact (inline, out of line, through a
 // buffer, outliving their sender), and Procs compose: a Proc starts Procs that talk on channels
 // made by their parent and by the root.
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -86,6 +87,56 @@ TEST_P(StringBetweenProcesses, QueuedInABufferByAChildThatHasExited) {
 
 INSTANTIATE_TEST_SUITE_P(LargeValues, StringBetweenProcesses, ::testing::ValuesIn(kSizes),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
+
+// One string in the receiving process receives values that make it grow (past its capacity and
+// within it), shrink and stay the same length, inline and long.
+TEST(LargeValues, OneStringReceivesValuesThatGrowShrinkAndStayFromAnotherProcess) {
+  const std::size_t sizes[] = {kInline + 1, std::size_t{1} << 20, std::size_t{1} << 20, 10,
+                               3000, 2999, std::size_t{16} << 20, 0, 100, 100};
+  Chan<std::string> c;
+  Proc child("sender", [&] {
+    for (std::size_t i = 0; i < std::size(sizes); ++i) {
+      Status st = c.send_for(pattern(sizes[i], i), kPatience);
+      require(st == Status::ok, "send_for returned " + str(st));
+    }
+  });
+  std::string got = "junk";
+  for (std::size_t i = 0; i < std::size(sizes); ++i) {
+    ASSERT_EQ(c.recv_for(got, kPatience), Status::ok) << "value " << i;
+    EXPECT_EQ(pattern_mismatch(got, sizes[i], i), "") << "value " << i;
+    EXPECT_EQ(got.c_str()[got.size()], '\0') << "value " << i;
+  }
+  EXPECT_TRUE(exits_with(child, 0));
+}
+
+// A sender that sends one buffer again and again to another process has its huge-page
+// stretches collapsed after a few sends (offers.hpp): every send, before and after, arrives
+// intact, also when the buffer is rewritten in place between sends.
+TEST(LargeValues, OneBufferSentAgainAndAgainArrivesIntactEachTime) {
+  constexpr int kSends = 6;
+  const std::size_t n = (std::size_t{6} << 20) + 4097;  // 2 MiB stretches and ragged ends
+  Chan<std::string> c;
+  Proc child("receiver", [&] {
+    std::string got;
+    for (int i = 0; i < kSends; ++i) {
+      Status st = c.recv_for(got, kPatience);
+      require(st == Status::ok, "recv_for returned " + str(st));
+      std::string wrong = pattern_mismatch(got, n, static_cast<std::uint64_t>(i));
+      require(wrong.empty(), "send " + std::to_string(i) + ": " + wrong);
+    }
+  });
+  std::string buf = pattern(n, 0);
+  const char* const at = buf.data();
+  for (int i = 0; i < kSends; ++i) {
+    if (i > 0) {
+      const std::string next = pattern(n, static_cast<std::uint64_t>(i));
+      std::memcpy(buf.data(), next.data(), n);  // same buffer, new bytes
+    }
+    ASSERT_EQ(buf.data(), at);
+    ASSERT_EQ(c.send_for(buf, kPatience), Status::ok) << "send " << i;
+  }
+  EXPECT_TRUE(exits_with(child, 0));
+}
 
 TEST(LargeValues, BufferedLargeStringsQueuedWithoutAReceiverArriveInOrderLater) {
   const std::size_t sizes[] = {0, kInline, kInline + 1, std::size_t{1} << 20,

@@ -174,6 +174,38 @@ TEST(LargeValues, BufferedLargeStringsQueueWithoutAReceiverAndArriveLater) {
   }
 }
 
+// One string receives values that make it grow (past its capacity and within it), shrink and
+// stay the same length, inline and long: each time it holds exactly the value, terminated.
+const std::size_t kResizes[] = {kInline + 1, std::size_t{1} << 20, std::size_t{1} << 20, 10,
+                                3000, 2999, std::size_t{16} << 20, 0, 100, 100};
+
+void expect_received_in_one_string(Chan<std::string> c) {
+  std::string got = "junk";
+  for (std::size_t i = 0; i < std::size(kResizes); ++i) {
+    ASSERT_EQ(c.recv_for(got, kPatience), Status::ok) << "value " << i;
+    EXPECT_EQ(pattern_mismatch(got, kResizes[i], i), "") << "value " << i;
+    EXPECT_EQ(got.c_str()[got.size()], '\0') << "value " << i;
+  }
+}
+
+TEST(LargeValues, OneStringReceivesValuesThatGrowShrinkAndStayUnbuffered) {
+  Chan<std::string> c;
+  std::jthread sender([&] {
+    for (std::size_t i = 0; i < std::size(kResizes); ++i) {
+      EXPECT_EQ(c.send_for(pattern(kResizes[i], i), kPatience), Status::ok) << "value " << i;
+    }
+  });
+  expect_received_in_one_string(c);
+}
+
+TEST(LargeValues, OneStringReceivesValuesThatGrowShrinkAndStayThroughABuffer) {
+  Chan<std::string> c(ChanOptions{.capacity = std::size(kResizes)});
+  for (std::size_t i = 0; i < std::size(kResizes); ++i) {
+    ASSERT_EQ(c.send_for(pattern(kResizes[i], i), 0ns), Status::ok) << "value " << i;
+  }
+  expect_received_in_one_string(c);
+}
+
 TEST(LargeValues, SmallInlineBytesBoundaryIsRespected) {
   const std::size_t inline_bytes = 16;
   Chan<std::string> c(ChanOptions{.capacity = 0, .max_waiters = 64, .inline_bytes = inline_bytes});

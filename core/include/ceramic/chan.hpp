@@ -35,6 +35,7 @@
 #include <typeinfo>
 
 #include "ceramic/detail/channel.hpp"
+#include "ceramic/detail/string_value.hpp"
 #include "ceramic/options.hpp"
 #include "ceramic/site.hpp"
 #include "ceramic/status.hpp"
@@ -163,15 +164,8 @@ class Chan {
   static void* prepare_value(void* ctx, std::size_t len) {
     T& out = *static_cast<T*>(ctx);
     if constexpr (std::is_same_v<T, std::string>) {
-#if defined(__cpp_lib_string_resize_and_overwrite)
-      // Growing: no zero-fill of bytes the receive is about to write (C++23 callers).
-      if (len > out.size()) {
-        out.resize_and_overwrite(len, [](char*, std::size_t n) noexcept { return n; });
-        return out.data();
-      }
-#endif
-      out.resize(len);
-      return out.data();
+      // Growing: no zero-fill of bytes the receive is about to write, whatever the caller's -std.
+      return detail::string_for_overwrite(out, len);
     } else {
       return len == sizeof(T) ? static_cast<void*>(&out) : nullptr;
     }
