@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -82,10 +84,47 @@ bool park(ExpressLine& x, std::uint64_t me) noexcept {
   return true;
 }
 
-// The receiver leaves the line: a claimer's value was taken (or there was none to take).
-void leave(ExpressLine& x, bool took_value) noexcept {
-  if (took_value) x.claim.store(0, std::memory_order_release);
-  x.state.store(kXEmpty, std::memory_order_release);
+// The receiver leaves the line it waited on: kXDone (a claimer's value was taken; its claim,
+// `claimer`, is released, and only that one: a dead claimer's may have been cleared already)
+// or kXClosed. By CAS from the state it saw: the line is the receiver's until it is empty.
+void leave(ExpressLine& x, std::uint32_t seen, std::uint64_t claimer = 0) noexcept {
+  if (seen == kXDone && claimer != 0) {
+    x.claim.compare_exchange_strong(claimer, 0, std::memory_order_acq_rel);
+  }
+  move_if(x, seen, kXEmpty, true);
+}
+
+// Under the lock, the line waiting: while another process holds claim it is between two
+// stores (a parker that found the line taken gives it back; a sender writes its value and
+// completes or gives back), never blocked. Waits for that, up to `until`, so that a lock
+// holder does not take a waiting receiver for a claimed one and queue past it. A dead
+// claimer's claim is cleared. True if the line is (still) waiting with claim free.
+bool settle_claim_locked(ExpressLine& x, Deadline until) noexcept {
+  for (unsigned i = 1;; ++i) {
+    if (state_of(x) != kXWaiting) return false;
+    std::uint64_t c = x.claim.load(std::memory_order_seq_cst);
+    if (c == 0) return true;
+    if (!identity_alive(c)) {
+      x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
+      continue;
+    }
+    if ((i & 63) == 0) {
+      if (now_ns() >= until) return false;
+      sched_yield();  // the claimer may be waiting for our core
+    }
+    _mm_pause();
+  }
+}
+
+// A receiver waiting on the line that no one will complete there: the channel was closed by
+// a closer that died before releasing it, or a sender queued in a slot past it (it found the
+// line claimed for a moment). It leaves and meets them under the lock.
+bool stranded(Region& r) noexcept {
+  if ((__atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return true;
+  for (std::uint32_t w = 0; w < r.geo().mask_words; ++w) {
+    if (__atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -104,11 +143,14 @@ bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noe
   if (!identity_alive(owner)) return false;  // tidied under the lock
   const std::uint64_t me = self_identity();
   std::uint64_t expected = 0;
-  if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
+  // seq_cst: a lock holder's reads of the line (state, then claim) pair with a lock-free
+  // parker's fence (express.hpp, "Parking").
+  if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_seq_cst)) return false;
   // With claim held, no receiver parks: the waiter we complete is the one there now, if any,
   // and no one else writes the value bytes (the receiver reads them only in kXDone). It must
-  // be the one we judged alive: another may have parked between our read and our claim.
-  if (x.owner.load(std::memory_order_relaxed) != owner) {
+  // be alive: another may have parked between our read of the owner and our claim.
+  const std::uint64_t target = x.owner.load(std::memory_order_relaxed);
+  if (target != owner && !identity_alive(target)) {
     give_back_claim(x, me);
     return false;
   }
@@ -119,8 +161,18 @@ bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noe
     give_back_claim(x, me);
     return false;
   }
-  if (peer != nullptr) *peer = identity_pid(owner);
+  if (peer != nullptr) *peer = identity_pid(target);
   return true;
+}
+
+bool express_send_locked(Region& r, const void* data, std::size_t len, Deadline d,
+                         pid_t* peer) noexcept {
+  ExpressLine& x = r.hdr().x;
+  const Deadline until = std::min(d, now_ns() + kSettleClaimNs);
+  for (;;) {
+    if (express_send(r, data, len, peer)) return true;
+    if (!settle_claim_locked(x, until)) return false;
+  }
 }
 
 bool express_await_receiver(Region& r, Deadline d) noexcept {
@@ -146,25 +198,26 @@ bool express_ready_locked(Region& r) noexcept {
   ExpressLine& x = r.hdr().x;
   if (state_of(x) != kXWaiting) return false;
   if (!identity_alive(x.owner.load(std::memory_order_relaxed))) return false;
-  const std::uint64_t c = x.claim.load(std::memory_order_acquire);
-  return c == 0 || !identity_alive(c);
+  return settle_claim_locked(x, now_ns() + kSettleClaimNs);
 }
 
 void tidy_express_locked(Region& r) noexcept {
   ExpressLine& x = r.hdr().x;
-  claim_free(x);  // a dead sender's claim: it will not move the line again
+  // A dead claimer's claim: it will not move the line again. Not in kXDone: that claim is
+  // the receiver's to release when it leaves (cleared now, another process could claim the
+  // line while the receiver still reads it).
+  if (state_of(x) != kXDone) claim_free(x);
   const std::uint32_t st = state_of(x);
   if (st == kXEmpty) return;
   if (identity_alive(x.owner.load(std::memory_order_relaxed))) return;
   // The receiver died. Waiting: a claimer's CAS may race ours (one wins; a sender that wins
   // has delivered to the dead, as a sender that completed a slot just before its owner died).
-  // Done: its claimer is finished, so the claim is void.
+  // Done: its claimer is finished, so the claim is void. All by CAS from the state seen: a
+  // lock-free parker may be taking the line at the same moment.
   if (st == kXWaiting) {
     move_if(x, kXWaiting, kXEmpty, true);
-  } else if (st == kXDone) {
-    leave(x, true);
-  } else {
-    x.state.store(kXEmpty, std::memory_order_release);
+  } else if (st == kXDone || st == kXClosed) {
+    leave(x, st, st == kXDone ? x.claim.load(std::memory_order_acquire) : 0);
   }
 }
 
@@ -179,7 +232,7 @@ bool park_express_locked(Region& r) noexcept {
   const std::uint64_t me = self_identity();
   std::uint64_t expected = 0;
   if (state_of(x) != kXEmpty ||
-      !x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) {
+      !x.claim.compare_exchange_strong(expected, me, std::memory_order_seq_cst)) {
     return false;
   }
   return park(x, me);  // the park count tells a select looking for ready cases
@@ -194,7 +247,7 @@ bool try_park_express(Region& r, Deadline d) noexcept {
   }
   const std::uint64_t me = self_identity();
   std::uint64_t expected = 0;
-  if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) return false;
+  if (!x.claim.compare_exchange_strong(expected, me, std::memory_order_seq_cst)) return false;
   if (!park(x, me)) return false;
   std::atomic_thread_fence(std::memory_order_seq_cst);  // the state before the lock word
   if (quiet(r)) return true;
@@ -215,8 +268,15 @@ End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer) {
   for (;;) {
     switch (state_of(x)) {
       case kXWaiting: {
-        const WaitEnd we = wait_state(x.state, kXWaiting, d, &claimer);
+        // In slices: a receiver stranded here (stranded()) leaves at the end of one.
+        const Deadline slice = std::min(d, now_ns() + kWaitSliceNs);
+        const WaitEnd we = wait_state(x.state, kXWaiting, slice, &claimer);
         if (we == WaitEnd::changed) continue;
+        if (we == WaitEnd::deadline && slice < d) {
+          if (!stranded(r)) continue;
+          if (move_if(x, kXWaiting, kXEmpty, true)) return End::retry;
+          continue;  // completed or closed first
+        }
         if (we == WaitEnd::partner_died) {
           if (std::uint64_t c = x.claim.load(std::memory_order_acquire); c != 0 && !identity_alive(c)) {
             x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
@@ -229,22 +289,23 @@ End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer) {
       }
       case kXDone: {
         const std::uint32_t len = x.len.load(std::memory_order_relaxed);
-        if (peer != nullptr) *peer = identity_pid(x.claim.load(std::memory_order_relaxed));
+        const std::uint64_t by = x.claim.load(std::memory_order_acquire);
+        if (peer != nullptr) *peer = identity_pid(by);
         if (len > kExpressBytes || len_problem(len, geo, false) != nullptr) {
-          leave(x, true);
+          leave(x, kXDone, by);
           corrupt("express value length out of range");
         }
         try {
           std::memcpy(prepare(sink, len), x.data, len);
         } catch (...) {
-          leave(x, true);
+          leave(x, kXDone, by);
           throw;
         }
-        leave(x, true);
+        leave(x, kXDone, by);
         return End::ok;
       }
       case kXClosed:
-        leave(x, false);
+        leave(x, kXClosed);
         return End::closed;
       default:
         corrupt("express line in an unexpected state");

@@ -22,6 +22,15 @@
 //     or closed) and withdraws by CAS, unless a sender or close has already moved it on, and
 //     takes the lock. So a lock holder never misses a waiter that it could have met: the line
 //     gains one without the lock only while no holder looks.
+// A claim held for a moment. A parker that lost the race for an empty line, or a sender that
+// claimed and then found the waiter gone, holds claim between two stores, while the receiver
+// that parked before waits on. A lock holder that took "waiting, claimed" for "being completed"
+// would queue past that receiver; so under the lock a sender and a select's readiness check
+// wait for such a claim to go (settle_claim_locked: the holder never blocks; at most
+// kSettleClaimNs, for a claimer that is stopped). And a receiver on the line checks, at the end
+// of every wait slice (kWaitSliceNs), whether it is stranded: a sender queued in a slot past it
+// (a stopped claimer), or the channel closed by a closer that died before releasing it; it then
+// leaves and meets them under the lock.
 // Either way the park count (`parks`, bumped before the state) moves: it is part of the
 // channel's change count (slots.hpp), by which a select that polled its cases one at a time
 // knows that none became ready in between (select.cpp, "Giving up").
@@ -32,14 +41,16 @@
 //                            (express_send)
 //   kXWaiting -> kXClosed    close(), under the lock, CAS
 //   kXWaiting -> kXEmpty     the receiver, CAS, giving up (its deadline; a claimer that died)
-//   kXDone, kXClosed -> kXEmpty   the receiver, once it took the outcome
+//   kXDone, kXClosed -> kXEmpty   the receiver, once it took the outcome, by CAS, releasing
+//                            the claim of the sender it took the value from (by CAS from it)
 //   any       -> kXEmpty     under the lock, for a receiver that died (tidy_express_locked)
 // Every move out of kXWaiting is a CAS, so exactly one wins: the sender's (delivered), or a
 // withdrawal or close (the sender finds its CAS failed: nothing delivered, it tries the locked
 // path). The value bytes are read only in kXDone, and only the claim holder writes them.
 // claim: 0 -> S by the sender S's CAS; back to 0 by S itself when it did not complete the
 // receiver, by the receiver once it took S's value (S touches nothing after kXDone), or by
-// anyone, by CAS, once S is dead. While S holds claim no receiver can park, so the state S
+// anyone, by CAS, once S is dead, except in kXDone (the receiver's to release: cleared while
+// it still reads the value, the line could be claimed and parked on under it). While S holds claim no receiver can park, so the state S
 // moves from kXWaiting is the waiter's S saw or none: no ABA. A parking receiver holds claim
 // from before it looks at the state until after it stored kXWaiting; a sender that finds the
 // line claimed takes the lock (and, the line still claimed, queues in a slot).
@@ -81,6 +92,13 @@ bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noe
 // if it had arrived later: no one else is waiting for it.
 bool express_await_receiver(Region& r, Deadline d) noexcept;
 inline constexpr std::int64_t kAwaitReceiverNs = 2'000;
+
+// Under the lock, a sender: express_send, waiting (up to kSettleClaimNs, and `d`) for a
+// claim that another process holds for a moment while the receiver still waits, so as not to
+// queue past a receiver it could have met.
+bool express_send_locked(Region& r, const void* data, std::size_t len, Deadline d,
+                         pid_t* peer) noexcept;
+inline constexpr std::int64_t kSettleClaimNs = 1'000'000;
 
 // Under the lock: whether a receiver waits on the express line that a sender could complete
 // now (a select's readiness check).

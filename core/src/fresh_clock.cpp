@@ -15,7 +15,8 @@
 namespace ceramic::detail {
 namespace {
 
-// The TSC's state for this process: 0 not yet looked at, 1 not used, 2 calibrating, 3 ready.
+// The TSC's state for this process: 0 not yet looked at, 4 being looked at, 1 not used,
+// 2 calibrating, 3 ready.
 // A forked child inherits the calibration: same machine, same TSC.
 std::atomic<int> g_state{0};
 std::atomic<std::int64_t> g_base_ns{0};
@@ -55,14 +56,18 @@ void calibrate(std::int64_t ns, std::int64_t tsc, std::int64_t tsc_after) noexce
   int st = g_state.load(std::memory_order_acquire);
   if (st == 1 || st == 3) return;
   if (tsc_after - tsc > kMaxBracketTicks || tsc_after < tsc) return;
+  if (st == 4) return;  // another thread is looking
   if (st == 0) {
+    // One thread takes the base pair: two racing ones could leave one's TSC with the other's
+    // time, and a rate off by their gap.
+    int expected = 0;
+    if (!g_state.compare_exchange_strong(expected, 4, std::memory_order_acq_rel)) return;
     const int next = kernel_keeps_time_by_tsc() ? 2 : 1;
     if (next == 2) {
       g_base_tsc.store(tsc, std::memory_order_relaxed);
       g_base_ns.store(ns, std::memory_order_relaxed);
     }
-    int expected = 0;
-    g_state.compare_exchange_strong(expected, next, std::memory_order_acq_rel);
+    g_state.store(next, std::memory_order_release);
     return;
   }
   const std::int64_t dns = ns - g_base_ns.load(std::memory_order_relaxed);

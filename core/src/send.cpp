@@ -41,7 +41,7 @@ Step to_receiver(SendOp& op, Guard& g) {
   Region& r = op.r;
   if (express_channel(r.geo())) {  // the receiver on the express line waited first
     tidy_express_locked(r);
-    if (express_send(r, op.v.data, op.v.len, op.traced ? &op.peer : nullptr)) {
+    if (express_send_locked(r, op.v.data, op.v.len, op.d, op.traced ? &op.peer : nullptr)) {
       return Step::finished(Status::ok);
     }
   }

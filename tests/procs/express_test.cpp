@@ -13,6 +13,7 @@
 
 #include "identity.hpp"  // core/src: process identities, as the express line's claim holds them
 #include "owner_lock.hpp"  // core/src: the lock word's waiters bit
+#include "slots.hpp"       // core/src: the closed flag
 #include "support/scribbler.hpp"
 #include "support/test_support.hpp"
 
@@ -193,6 +194,41 @@ TEST(Express, AReceiverDoesNotParkOnTheLinePastAQueuedSender) {
   EXPECT_EQ(v, 4);
   EXPECT_EQ(express_state(s), d::kXEmpty);
   EXPECT_TRUE(exits_with(sender, 0));
+}
+
+// A closer that died between setting the closed flag and releasing the receiver on the line:
+// the receiver notices at the end of a wait slice and reports closed.
+TEST(Express, AReceiverLeftOnTheLineByADeadCloserSeesTheClose) {
+  const std::string name = unique_name("dead-closer");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  Proc receiver("receiver", [&] { require(!c.recv().has_value(), "closed: no value"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  __atomic_fetch_or(&s.hdr().l.flags, d::kClosedFlag, __ATOMIC_RELEASE);  // and nothing more
+  EXPECT_TRUE(exits_with(receiver, 0));
+}
+
+// A claimer that stays alive and never completes the receiver (stopped, or a parker between
+// two stores for as long as it likes): a sender that finds the line claimed queues in a slot,
+// and the receiver, stranded, leaves the line and meets it.
+TEST(Express, AReceiverStrandedByALiveClaimerMeetsTheSenderThatQueued) {
+  const std::string name = unique_name("live-claimer");
+  auto c = Chan<int>::create(name);
+  Scribbler s(name);
+  BlockWatch watch(c.id());
+  Proc receiver("receiver", [&] { require(c.recv().value_or(-1) == 6, "receiver got 6"); });
+  ASSERT_TRUE(eventually([&] { return express_state(s) == d::kXWaiting; }));
+  Proc claimer("claimer", [] {
+    for (;;) ::pause();
+  });
+  const std::uint64_t live = d::identity_of(claimer.pid()).value_or(0);
+  ASSERT_NE(live, 0u);
+  s.hdr().x.claim.store(live);
+  Proc sender("sender", [&] { require(c.send_for(6, kPatience) == Status::ok, "sent 6"); });
+  EXPECT_TRUE(exits_with(sender, 0));
+  EXPECT_TRUE(exits_with(receiver, 0));
+  claimer.kill(SIGKILL);
+  EXPECT_EQ(claimer.join(), 128 + SIGKILL);
 }
 
 }  // namespace
