@@ -119,7 +119,8 @@ bool settle_claim_locked(ExpressLine& x, Deadline until) noexcept {
 // A receiver waiting on the line that no one will complete there: the channel was closed by
 // a closer that died before releasing it, or a sender queued in a slot past it (it found the
 // line claimed for a moment). It leaves and meets them under the lock.
-bool stranded(Region& r) noexcept {
+bool stranded(void* region) noexcept {
+  Region& r = *static_cast<Region*>(region);
   if ((__atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return true;
   for (std::uint32_t w = 0; w < r.geo().mask_words; ++w) {
     if (__atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) return true;
@@ -264,19 +265,13 @@ End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer) {
   // A sender that claimed us and died before completing us (its claim stays): we then leave,
   // and start again under the lock (a sender that found us claimed may have queued meanwhile,
   // and would never meet us here).
-  const Partner claimer{&x.claim, nullptr, 0, true};
+  // And a receiver stranded here (stranded()) is told so after a sleep slice, the same way.
+  const Partner claimer{&x.claim, nullptr, 0, true, &stranded, &r};
   for (;;) {
     switch (state_of(x)) {
       case kXWaiting: {
-        // In slices: a receiver stranded here (stranded()) leaves at the end of one.
-        const Deadline slice = std::min(d, now_ns() + kWaitSliceNs);
-        const WaitEnd we = wait_state(x.state, kXWaiting, slice, &claimer);
+        const WaitEnd we = wait_state(x.state, kXWaiting, d, &claimer);
         if (we == WaitEnd::changed) continue;
-        if (we == WaitEnd::deadline && slice < d) {
-          if (!stranded(r)) continue;
-          if (move_if(x, kXWaiting, kXEmpty, true)) return End::retry;
-          continue;  // completed or closed first
-        }
         if (we == WaitEnd::partner_died) {
           if (std::uint64_t c = x.claim.load(std::memory_order_acquire); c != 0 && !identity_alive(c)) {
             x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);

@@ -90,6 +90,7 @@ std::optional<WaitEnd> spin_then_yield(Unchanged unchanged, std::int64_t budget,
 bool spinning_pays() noexcept { return t_spin.fails < kFailsBeforeBackoff; }
 
 bool Partner::alive() const noexcept {
+  if (given_up != nullptr && given_up(context)) return false;
   if (owner == nullptr) return true;
   if (none_is_alive && owner->load(std::memory_order_acquire) == 0) return true;
   if (!owner_alive(*owner)) return false;

@@ -22,6 +22,9 @@ struct Partner {
   const std::uint32_t* ticket = nullptr;
   std::uint32_t expected_ticket = 0;
   bool none_is_alive = false;  // an owner word of 0 (no partner yet) counts as alive
+  // Also gone if this says so (asked after each sleep slice, as the owner is), with `context`.
+  bool (*given_up)(void* context) noexcept = nullptr;
+  void* context = nullptr;
   bool alive() const noexcept;
 };
 
