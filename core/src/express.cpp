@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "ceramic/detail/futex.hpp"
 #include "identity.hpp"
@@ -49,25 +50,24 @@ void give_back_claim(ExpressLine& x, std::uint64_t me) noexcept {
   x.claim.compare_exchange_strong(me, 0, std::memory_order_acq_rel);
 }
 
-// No sender or receiver queued in a slot (read without the lock; lock holders store the
-// masks atomically).
-bool none_queued(Region& r) noexcept {
+// Read without the lock (lock holders store the masks and flags atomically): whether a waiter
+// of kind k is queued in a slot; whether the channel is closed.
+bool queued(Region& r, SlotKind k) noexcept {
   for (std::uint32_t w = 0; w < r.geo().mask_words; ++w) {
-    if (__atomic_load_n(&r.mask(kRecvKind, w), __ATOMIC_RELAXED) != 0 ||
-        __atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) {
-      return false;
-    }
+    if (__atomic_load_n(&r.mask(k, w), __ATOMIC_RELAXED) != 0) return true;
   }
-  return true;
+  return false;
+}
+bool none_queued(Region& r) noexcept { return !queued(r, kRecvKind) && !queued(r, kSendKind); }
+bool closed_now(Region& r) noexcept {
+  return (__atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0;
 }
 
 // Nothing that keeps a receiver from waiting on the line without the lock: the lock free, no
 // waiter queued in a slot, not closed. Read after the parker's fence: see express.hpp.
 bool quiet(Region& r) noexcept {
-  LockLine& l = r.hdr().l;
-  if (l.lock.load(std::memory_order_acquire) != 0) return false;  // pairs with the unlock
-  if ((__atomic_load_n(&l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return false;
-  return none_queued(r);
+  if (r.hdr().l.lock.load(std::memory_order_acquire) != 0) return false;  // pairs with the unlock
+  return !closed_now(r) && none_queued(r);
 }
 
 // The receiver, holding claim, with the line empty: waits there. The park count goes up
@@ -96,20 +96,19 @@ void leave(ExpressLine& x, std::uint32_t seen, std::uint64_t claimer = 0) noexce
 
 // Under the lock, the line waiting: while another process holds claim it is between two
 // stores (a parker that found the line taken gives it back; a sender writes its value and
-// completes or gives back), never blocked. Waits for that, up to `until`, so that a lock
-// holder does not take a waiting receiver for a claimed one and queue past it. A dead
+// completes or gives back), never blocked. Waits for that, so that a lock
+// holder does not take a waiting receiver for a claimed one and queue past it: up to
+// kSettleClaimNs, and `d` (the clock is read only once there is a claim to wait for). A dead
 // claimer's claim is cleared. True if the line is (still) waiting with claim free.
-bool settle_claim_locked(ExpressLine& x, Deadline until) noexcept {
+bool settle_claim_locked(ExpressLine& x, Deadline d) noexcept {
+  std::optional<Deadline> until;
   for (unsigned i = 1;; ++i) {
     if (state_of(x) != kXWaiting) return false;
-    std::uint64_t c = x.claim.load(std::memory_order_seq_cst);
-    if (c == 0) return true;
-    if (!identity_alive(c)) {
-      x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
-      continue;
-    }
+    if (x.claim.load(std::memory_order_seq_cst) == 0) return true;
+    if (claim_free(x)) continue;  // its claimer was dead
+    if (!until) until = std::min(d, now_ns() + kSettleClaimNs);
     if ((i & 63) == 0) {
-      if (now_ns() >= until) return false;
+      if (now_ns() >= *until) return false;
       sched_yield();  // the claimer may be waiting for our core
     }
     _mm_pause();
@@ -121,11 +120,7 @@ bool settle_claim_locked(ExpressLine& x, Deadline until) noexcept {
 // line claimed for a moment). It leaves and meets them under the lock.
 bool stranded(void* region) noexcept {
   Region& r = *static_cast<Region*>(region);
-  if ((__atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE) & kClosedFlag) != 0) return true;
-  for (std::uint32_t w = 0; w < r.geo().mask_words; ++w) {
-    if (__atomic_load_n(&r.mask(kSendKind, w), __ATOMIC_RELAXED) != 0) return true;
-  }
-  return false;
+  return closed_now(r) || queued(r, kSendKind);
 }
 
 }  // namespace
@@ -168,11 +163,9 @@ bool express_send(Region& r, const void* data, std::size_t len, pid_t* peer) noe
 
 bool express_send_locked(Region& r, const void* data, std::size_t len, Deadline d,
                          pid_t* peer) noexcept {
-  ExpressLine& x = r.hdr().x;
-  const Deadline until = std::min(d, now_ns() + kSettleClaimNs);
   for (;;) {
     if (express_send(r, data, len, peer)) return true;
-    if (!settle_claim_locked(x, until)) return false;
+    if (!settle_claim_locked(r.hdr().x, d)) return false;
   }
 }
 
@@ -183,7 +176,7 @@ bool express_await_receiver(Region& r, Deadline d) noexcept {
   // The lock's part of the change count: a receiver parking here moves only the park count.
   auto locked_changes = [&r] { return __atomic_load_n(&r.hdr().l.flags, __ATOMIC_ACQUIRE); };
   const std::uint32_t flags = locked_changes();
-  if ((flags & kClosedFlag) != 0) return false;
+  if ((flags & kClosedFlag) != 0) return false;  // closed_now, and the count to watch
   const std::int64_t stop = std::min(now_ns() + kAwaitReceiverNs, d);
   for (unsigned i = 1;; ++i) {
     const std::uint32_t st = state_of(x);
@@ -199,7 +192,7 @@ bool express_ready_locked(Region& r) noexcept {
   ExpressLine& x = r.hdr().x;
   if (state_of(x) != kXWaiting) return false;
   if (!identity_alive(x.owner.load(std::memory_order_relaxed))) return false;
-  return settle_claim_locked(x, now_ns() + kSettleClaimNs);
+  return settle_claim_locked(x, kNoDeadline);
 }
 
 void tidy_express_locked(Region& r) noexcept {
@@ -273,9 +266,7 @@ End wait_express(Region& r, Deadline d, Sink sink, pid_t* peer) {
         const WaitEnd we = wait_state(x.state, kXWaiting, d, &claimer);
         if (we == WaitEnd::changed) continue;
         if (we == WaitEnd::partner_died) {
-          if (std::uint64_t c = x.claim.load(std::memory_order_acquire); c != 0 && !identity_alive(c)) {
-            x.claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel);
-          }
+          claim_free(x);
           if (move_if(x, kXWaiting, kXEmpty, true)) return End::retry;
           continue;  // completed or closed first
         }

@@ -248,10 +248,13 @@ inline constexpr std::size_t kExpressBytes = 32;
 struct alignas(64) ExpressLine {
   std::atomic<std::uint32_t> state;  // futex word; ExpressState, kSleeper or-ed in by the waiter
   std::atomic<std::uint32_t> len;    // written by the claimer before its CAS to kXDone
-  std::atomic<std::uint64_t> owner;  // the waiting receiver's process identity
+  std::atomic<std::uint64_t> owner;  // the waiting receiver's process identity; written by
+                                     // the parker holding claim, before its kXWaiting (release)
   std::atomic<std::uint64_t> claim;  // 0, or the identity of the process that holds the line
-  std::atomic<std::uint32_t> parks;  // receivers parked here so far (wraps): part of the change
-                                     // count (slots.hpp, change_count)
+                                     // (CAS; express.hpp says who clears it and when)
+  std::atomic<std::uint32_t> parks;  // receivers parked here so far (wraps); written by the
+                                     // parker holding claim (release), read by change_count
+                                     // (acquire, slots.hpp): part of the change count
   std::uint32_t pad;
   unsigned char data[kExpressBytes];
 };
